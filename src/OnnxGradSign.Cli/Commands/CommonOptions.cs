@@ -1,0 +1,36 @@
+using System.CommandLine;
+
+namespace OnnxGradSign.Cli.Commands;
+
+/// <summary>Options that several commands share, defined once so they read the same everywhere.</summary>
+public static class CommonOptions
+{
+    public static Option<string> Format(params string[] formats)
+    {
+        var option = new Option<string>("--format") { Description = "Output format: " + string.Join("|", formats), DefaultValueFactory = _ => formats[0] };
+        option.AcceptOnlyFromAmong(formats);
+        return option;
+    }
+
+    public static Option<long> Seed() => new("--seed") { Description = "Random seed (inputs, initialization)", DefaultValueFactory = _ => 0 };
+
+    public static Option<string[]> InputShapes() => new("--input-shape")
+    {
+        Description = "Concrete shape of an input with symbolic axes, NAME=D1,D2,... (repeatable)",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    public static Dictionary<string, long[]> ParseShapes(string[]? specs)
+    {
+        var shapes = new Dictionary<string, long[]>();
+        foreach (var spec in specs ?? [])
+        {
+            var parts = spec.Split('=', 2);
+            if (parts.Length != 2 || parts[0].Length == 0)
+                throw new ArgumentException($"--input-shape '{spec}': expected NAME=D1,D2,...");
+            try { shapes[parts[0]] = parts[1].Split(',', 'x').Select(long.Parse).ToArray(); }
+            catch (FormatException) { throw new ArgumentException($"--input-shape '{spec}': dimensions must be integers"); }
+        }
+        return shapes;
+    }
+}

@@ -1,0 +1,7 @@
+using System.CommandLine;
+using OnnxGradSign.Cli.Commands;
+
+var root = new RootCommand("onnx-gradsign: import ONNX networks into TorchSharp and rank them with zero-cost proxies such as GradSign.");
+root.Subcommands.Add(InspectCommand.Create());
+root.Subcommands.Add(VerifyCommand.Create());
+return root.Parse(args).Invoke();

@@ -1,0 +1,114 @@
+using OnnxGradSign.Onnx;
+using OnnxGradSign.Onnx.Proto;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace OnnxGradSign.Import;
+
+/// <summary>One node of the runtime graph: which value slots it reads and writes, and which slots are dead after it.</summary>
+public sealed record ImportedStep(NodeProto Node, int[] Inputs, int[] Outputs, OpKernel Kernel)
+{
+    public int[] FreeAfter { get; set; } = [];
+}
+
+/// <summary>A value slot filled from a registered parameter or buffer of the module.</summary>
+public sealed record ConstantSlot(int Slot, string Key, bool IsParameter);
+
+/// <summary>
+/// An ONNX graph as a TorchSharp module: it runs the nodes in order over numbered value slots and disposes each activation
+/// as soon as no later node needs it. Weights are registered parameters; other constants are buffers, so to(device) moves everything.
+/// </summary>
+public sealed class ImportedModel : nn.Module<Tensor[], Tensor[]>
+{
+    private readonly int _slotCount;
+    private readonly int[] _inputSlots;
+    private readonly int[] _outputSlots;
+    private readonly ConstantSlot[] _constants;
+
+    public OnnxModel Source { get; }
+    public IReadOnlyList<ImportedStep> Steps { get; }
+    public IReadOnlyList<ParameterInfo> ParameterInfos { get; }
+    public IReadOnlyList<ValueInfoProto> InputInfos => Source.Inputs;
+    public IReadOnlyList<string> OutputNames { get; }
+    public RunContext Run { get; } = new();
+
+    internal ImportedModel(OnnxModel source, int slotCount, int[] inputSlots, int[] outputSlots, IReadOnlyList<ImportedStep> steps,
+        IReadOnlyList<ConstantSlot> constants, IReadOnlyList<ParameterInfo> parameters, IReadOnlyDictionary<string, Tensor> tensors)
+        : base(System.IO.Path.GetFileNameWithoutExtension(source.Path))
+    {
+        Source = source;
+        _slotCount = slotCount;
+        _inputSlots = inputSlots;
+        _outputSlots = outputSlots;
+        Steps = steps;
+        _constants = constants.ToArray();
+        ParameterInfos = parameters;
+        OutputNames = source.Outputs.Select(o => o.Name).ToList();
+        foreach (var c in _constants)
+        {
+            if (c.IsParameter) register_parameter(c.Key, new TorchSharp.Modules.Parameter(tensors[c.Key], requires_grad: true));
+            else register_buffer(c.Key, tensors[c.Key]);
+        }
+        ComputeLastUses();
+    }
+
+    public TorchSharp.Modules.Parameter Parameter(ParameterInfo info) => get_parameter(info.Key)!;
+    public Tensor Buffer(string key) => get_buffer(key)!;
+
+    /// <summary>The tensor behind a parameter or buffer slot (running statistics are buffers).</summary>
+    public Tensor TensorOf(ParameterInfo info) => info.Trainable ? Parameter(info) : Buffer(info.Key);
+
+    public override Tensor[] forward(Tensor[] inputs)
+    {
+        if (inputs.Length != _inputSlots.Length)
+            throw new ArgumentException($"{Source.Path}: the model takes {_inputSlots.Length} inputs, {inputs.Length} given");
+        var values = new Tensor?[_slotCount];
+        for (int i = 0; i < inputs.Length; i++) values[_inputSlots[i]] = inputs[i];
+        foreach (var c in _constants) values[c.Slot] = c.IsParameter ? get_parameter(c.Key) : get_buffer(c.Key);
+
+        foreach (var step in Steps)
+        {
+            var args = new Tensor?[step.Inputs.Length];
+            for (int i = 0; i < args.Length; i++) args[i] = step.Inputs[i] < 0 ? null : values[step.Inputs[i]];
+            Tensor[] results;
+            try
+            {
+                results = step.Kernel(args, Run);
+            }
+            catch (Exception e) when (e is not OnnxModelException)
+            {
+                throw new OnnxModelException(Source.Path, $"{step.Node.OpType} failed: {e.Message}", OnnxModel.Describe(step.Node), e);
+            }
+            for (int o = 0; o < step.Outputs.Length; o++)
+            {
+                if (step.Outputs[o] < 0) continue;
+                // Every slot owns its handle, so freeing one slot never invalidates another that holds the same tensor.
+                var r = results[o];
+                values[step.Outputs[o]] = args.Any(a => ReferenceEquals(a, r)) ? r.alias() : r;
+            }
+            foreach (var dead in step.FreeAfter)
+            {
+                values[dead]?.Dispose();
+                values[dead] = null;
+            }
+        }
+        return _outputSlots.Select(s => IsOwned(s) ? values[s]! : values[s]!.alias()).ToArray();
+    }
+
+    private bool IsOwned(int slot) => !_inputSlots.Contains(slot) && _constants.All(c => c.Slot != slot);
+
+    private void ComputeLastUses()
+    {
+        var lastUse = new Dictionary<int, int>();
+        for (int s = 0; s < Steps.Count; s++)
+            foreach (var slot in Steps[s].Inputs.Where(IsOwned))
+                if (slot >= 0) lastUse[slot] = s;
+        // A step's output that nobody reads (e.g. BatchNorm's running-mean outputs) dies right away.
+        for (int s = 0; s < Steps.Count; s++)
+            foreach (var slot in Steps[s].Outputs)
+                if (slot >= 0) lastUse.TryAdd(slot, s);
+        foreach (var output in _outputSlots) lastUse.Remove(output);
+        foreach (var group in lastUse.GroupBy(kv => kv.Value))
+            Steps[group.Key].FreeAfter = group.Select(kv => kv.Key).ToArray();
+    }
+}

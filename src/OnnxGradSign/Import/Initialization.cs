@@ -1,0 +1,114 @@
+using static TorchSharp.torch;
+
+namespace OnnxGradSign.Import;
+
+/// <summary>Which framework's default initializers a fresh initialization mimics.</summary>
+public enum InitStyle { PyTorch, Keras }
+
+/// <summary>
+/// Fresh random weights in the style of the framework that exported the model. Each parameter draws from its own stream,
+/// seeded by (seed, parameter name), so weights are bit-identical across runs, thread counts and the order of import.
+/// </summary>
+public static class Initialization
+{
+    public static InitStyle StyleFor(string producerName) =>
+        producerName.Contains("tf2onnx", StringComparison.OrdinalIgnoreCase) || producerName.Contains("keras", StringComparison.OrdinalIgnoreCase)
+            ? InitStyle.Keras : InitStyle.PyTorch;
+
+    public static void Apply(ImportedModel model, InitStyle style, long seed)
+    {
+        using var noGrad = no_grad();
+        var byNode = model.ParameterInfos.GroupBy(p => p.Node).ToDictionary(g => g.Key, g => g.ToList());
+        foreach (var info in model.ParameterInfos.Where(p => p.Role != ParameterRole.Learned)) // no framework rule for these: kept
+        {
+            var target = model.TensorOf(info);
+            var values = Draw(info, style, seed, byNode[info.Node]);
+            using var fresh = tensor(values, info.Shape).to(target.dtype, target.device);
+            target.copy_(fresh);
+        }
+    }
+
+    private static double[] Draw(ParameterInfo info, InitStyle style, long seed, List<ParameterInfo> sameLayer)
+    {
+        var count = info.Count;
+        switch (info.Role)
+        {
+            case ParameterRole.NormScale:
+            case ParameterRole.RunningVar:
+                return Filled(count, 1);
+            case ParameterRole.NormBias:
+            case ParameterRole.RunningMean:
+                return Filled(count, 0);
+            case ParameterRole.Slope:
+                return Filled(count, style == InitStyle.Keras ? 0 : 0.25); // nn.PReLU() starts at 0.25, keras PReLU at zeros
+            case ParameterRole.Bias when style == InitStyle.Keras:
+                return Filled(count, 0);
+            case ParameterRole.Bias:
+                // PyTorch draws a layer's bias from U(±1/√fan_in) of its weight.
+                var weight = sameLayer.FirstOrDefault(p => p.Role == ParameterRole.Weight);
+                long fanIn = weight?.FanIn ?? info.FanIn;
+                return Uniform(count, fanIn > 0 ? 1 / Math.Sqrt(fanIn) : 0, seed, info.Name);
+            case ParameterRole.Weight when info.Kind == LayerKind.Embedding:
+                // torch.nn.Embedding draws N(0,1); keras Embedding draws U(±0.05).
+                return style == InitStyle.Keras ? Uniform(count, 0.05, seed, info.Name) : Normal(count, seed, info.Name);
+            default:
+                return Uniform(count, WeightBound(info, style), seed, info.Name);
+        }
+    }
+
+    private static double WeightBound(ParameterInfo info, InitStyle style)
+    {
+        if (style == InitStyle.PyTorch)
+            return 1 / Math.Sqrt(Math.Max(info.FanIn, 1)); // kaiming_uniform_(a=√5)
+        // glorot_uniform; a Keras depthwise kernel (kh,kw,in,mult) counts fan_in = ∏k·in and fan_out = ∏k·mult.
+        long fanIn = info.FanIn, fanOut = info.FanOut;
+        if (info.Kind == LayerKind.Conv && info.Groups > 1 && info.Shape.Length > 2 && info.Shape[1] == 1)
+        {
+            long receptive = info.Shape.Skip(2).Aggregate(1L, (a, b) => a * b);
+            fanIn = receptive * info.Groups;
+            fanOut = receptive * (info.Shape[0] / info.Groups);
+        }
+        return Math.Sqrt(6.0 / Math.Max(fanIn + fanOut, 1));
+    }
+
+    private static double[] Filled(long count, double value) => Enumerable.Repeat(value, checked((int)count)).ToArray();
+
+    private static double[] Uniform(long count, double bound, long seed, string name)
+    {
+        var rng = new SplitMix64(Mix((ulong)seed, name));
+        var values = new double[count];
+        for (long i = 0; i < count; i++) values[i] = (2 * rng.NextDouble() - 1) * bound;
+        return values;
+    }
+
+    private static double[] Normal(long count, long seed, string name)
+    {
+        var rng = new SplitMix64(Mix((ulong)seed, name));
+        var values = new double[count];
+        for (long i = 0; i < count; i++) // Box-Muller
+            values[i] = Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+        return values;
+    }
+
+    private static ulong Mix(ulong seed, string name)
+    {
+        ulong h = 14695981039346656037UL ^ seed; // FNV-1a over the name, started from the seed
+        foreach (var c in name) h = (h ^ c) * 1099511628211UL;
+        return h;
+    }
+
+    /// <summary>A tiny, well-mixed generator whose sequence is fixed forever (unlike System.Random's implementation).</summary>
+    private struct SplitMix64(ulong state)
+    {
+        private ulong _state = state;
+
+        public double NextDouble()
+        {
+            ulong z = _state += 0x9E3779B97F4A7C15UL;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            z ^= z >> 31;
+            return (z >> 11) * (1.0 / (1UL << 53));
+        }
+    }
+}

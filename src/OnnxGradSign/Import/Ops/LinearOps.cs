@@ -1,0 +1,65 @@
+using static TorchSharp.torch;
+
+namespace OnnxGradSign.Import.Ops;
+
+/// <summary>Gemm and MatMul. A constant 2-D MatMul operand is a Linear weight (PyTorch and tf2onnx write Linear as MatMul+Add).</summary>
+public static class LinearOps
+{
+    public static void Register(OpRegistry registry)
+    {
+        registry.Add("Gemm", [1, 7, 11], Gemm); // 7: numpy-style broadcast of C; 11: C optional
+        registry.Add("MatMul", [1, 9, 13], MatMul);
+    }
+
+    private static OpKernel Gemm(NodeContext node)
+    {
+        bool transA = node.Int("transA", 0) == 1;
+        bool transB = node.Int("transB", 0) == 1;
+        double alpha = node.Float("alpha", 1f);
+        double beta = node.Float("beta", 1f);
+        if (node.Opset < 7 && node.Int("broadcast", 0) == 0 && node.HasInput(2))
+            node.Declare(2, new ParameterDeclaration(LayerKind.Linear, ParameterRole.Bias));
+        if (node.Constant(1) is { } b && b.dim() == 2)
+        {
+            long fanIn = transB ? b.shape[1] : b.shape[0], fanOut = transB ? b.shape[0] : b.shape[1];
+            node.Declare(1, new ParameterDeclaration(LayerKind.Linear, ParameterRole.Weight, fanIn, fanOut));
+            node.Declare(2, new ParameterDeclaration(LayerKind.Linear, ParameterRole.Bias, fanIn, fanOut));
+        }
+
+        return (inputs, run) =>
+        {
+            var a = transA ? inputs[0]!.t() : inputs[0]!;
+            var w = inputs[1]!;
+            var y = a.matmul(transB ? w.t() : w);
+            if (alpha != 1) y = y * alpha;
+            if (inputs.Length > 2 && inputs[2] is { } c) y = y + (beta == 1 ? c : c * beta);
+            if (run.OnWeightLayer is { } observe && node.DeclaredParameter(1) is { } weight)
+                observe(new WeightLayerCall(weight, a, y, new LinearGeometry(transB, alpha)));
+            return [y];
+        };
+    }
+
+    private static OpKernel MatMul(NodeContext node)
+    {
+        bool weightRight = node.Constant(1) is { } right && right.dim() == 2 && !node.IsConstant(0);
+        bool weightLeft = node.Constant(0) is { } left && left.dim() == 2 && !node.IsConstant(1);
+        if (weightRight)
+        {
+            var w = node.Constant(1)!;
+            node.Declare(1, new ParameterDeclaration(LayerKind.Linear, ParameterRole.Weight, w.shape[0], w.shape[1]));
+        }
+        else if (weightLeft)
+        {
+            var w = node.Constant(0)!; // y = W·x with W [out, in]
+            node.Declare(0, new ParameterDeclaration(LayerKind.Linear, ParameterRole.Weight, w.shape[1], w.shape[0]));
+        }
+
+        return (inputs, run) =>
+        {
+            var y = inputs[0]!.matmul(inputs[1]!);
+            if (weightRight && run.OnWeightLayer is { } observe && node.DeclaredParameter(1) is { } weight)
+                observe(new WeightLayerCall(weight, inputs[0]!, y, new LinearGeometry(false, 1)));
+            return [y];
+        };
+    }
+}

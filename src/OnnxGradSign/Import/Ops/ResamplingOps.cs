@@ -1,0 +1,165 @@
+using static TorchSharp.torch;
+using static OnnxGradSign.Import.Ops.ElementwiseOps;
+using F = TorchSharp.torch.nn.functional;
+
+namespace OnnxGradSign.Import.Ops;
+
+/// <summary>Pad, Resize/Upsample (nearest and linear, every coordinate mode, computed per axis), DepthToSpace and SpaceToDepth.</summary>
+public static class ResamplingOps
+{
+    public static void Register(OpRegistry registry)
+    {
+        registry.Add("Pad", 1, node => PadKernel(node, node.Ints("paddings"), node.Float("value", 0)));
+        registry.Add("Pad", 2, node => PadKernel(node, node.Ints("pads"), node.Float("value", 0)));
+        registry.Add("Pad", [11, 13, 18, 19], node => PadKernel(node, null, 0));
+        registry.Add("Upsample", [7, 9], node =>
+        {
+            var mode = node.String("mode", "nearest");
+            var scales = node.Floats("scales");
+            // Upsample is Resize with the asymmetric transform and floor rounding.
+            return Single(i => Resample(i[0]!, scales ?? Floats(i[1]!), null, mode, "asymmetric", "floor", node));
+        });
+        registry.Add("Resize", [10, 11, 13, 18, 19], Resize);
+        registry.Add("DepthToSpace", [1, 11, 13], node =>
+        {
+            long b = node.Int("blocksize", 1);
+            bool crd = node.String("mode", "DCR") == "CRD";
+            return Single(i =>
+            {
+                var x = i[0]!;
+                long n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
+                var y = crd
+                    ? x.reshape(n, c / (b * b), b, b, h, w).permute(0, 1, 4, 2, 5, 3)
+                    : x.reshape(n, b, b, c / (b * b), h, w).permute(0, 3, 4, 1, 5, 2);
+                return y.reshape(n, c / (b * b), h * b, w * b);
+            });
+        });
+        registry.Add("SpaceToDepth", [1, 13], node =>
+        {
+            long b = node.Int("blocksize", 1);
+            return Single(i =>
+            {
+                var x = i[0]!;
+                long n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
+                return x.reshape(n, c, h / b, b, w / b, b).permute(0, 3, 5, 1, 2, 4).reshape(n, c * b * b, h / b, w / b);
+            });
+        });
+    }
+
+    private static float[] Floats(Tensor t) => t.to_type(ScalarType.Float32).cpu().data<float>().ToArray();
+
+    private static OpKernel PadKernel(NodeContext node, long[]? attributePads, double attributeValue)
+    {
+        var mode = node.String("mode", "constant") switch
+        {
+            "constant" => TorchSharp.PaddingModes.Constant,
+            "reflect" => TorchSharp.PaddingModes.Reflect,
+            "edge" => TorchSharp.PaddingModes.Replicate,
+            "wrap" => TorchSharp.PaddingModes.Circular,
+            var m => throw node.Unsupported($"pad mode '{m}'"),
+        };
+        return Single(i =>
+        {
+            var x = i[0]!;
+            var pads = attributePads ?? NodeContext.ToLongs(i[1]!);
+            double value = attributePads is null && i.Length > 2 && i[2] is { } v ? v.to_type(ScalarType.Float64).item<double>() : attributeValue;
+            int rank = (int)x.dim();
+            var axes = i.Length > 3 && i[3] is { } a
+                ? NodeContext.ToLongs(a).Select(ax => ax < 0 ? ax + rank : ax).ToArray()
+                : Enumerable.Range(0, rank).Select(ax => (long)ax).ToArray();
+            var begin = new long[rank];
+            var end = new long[rank];
+            for (int k = 0; k < axes.Length; k++)
+            {
+                begin[axes[k]] = pads[k];
+                end[axes[k]] = pads[k + axes.Length];
+            }
+            // Negative pads crop.
+            for (int d = 0; d < rank; d++)
+            {
+                if (begin[d] < 0) { x = x.narrow(d, -begin[d], x.shape[d] + begin[d]); begin[d] = 0; }
+                if (end[d] < 0) { x = x.narrow(d, 0, x.shape[d] + end[d]); end[d] = 0; }
+            }
+            int first = Enumerable.Range(0, rank).FirstOrDefault(d => begin[d] != 0 || end[d] != 0, -1);
+            if (first < 0) return x.alias();
+            // Torch pads the trailing axes from the first padded one; reflect/edge/wrap reach at most the last 3 axes after a batch axis.
+            if (mode != TorchSharp.PaddingModes.Constant && (first < rank - 3 || first < 1))
+                throw new NotSupportedException($"{mode} padding of axis {first} (torch pads at most the last 3 axes after the batch axis)");
+            return F.pad(x, WindowPadding.TorchPadArgument(begin[first..], end[first..]), mode, value);
+        });
+    }
+
+    private static OpKernel Resize(NodeContext node)
+    {
+        var mode = node.String("mode", "nearest");
+        var transform = node.Opset < 11 ? "asymmetric" : node.String("coordinate_transformation_mode", "half_pixel");
+        var nearestMode = node.Opset < 11 ? "floor" : node.String("nearest_mode", "round_prefer_floor");
+        if (mode == "cubic") throw node.Unsupported("cubic interpolation");
+        if (transform == "tf_crop_and_resize") throw node.Unsupported("tf_crop_and_resize");
+        if (node.Int("antialias", 0) != 0) throw node.Unsupported("antialias");
+        if (node.Has("axes")) throw node.Unsupported("the axes attribute");
+        if (node.String("keep_aspect_ratio_policy", "stretch") != "stretch") throw node.Unsupported("keep_aspect_ratio_policy");
+        int scalesInput = node.Opset < 11 ? 1 : 2;
+        return Single(i =>
+        {
+            var scales = i.Length > scalesInput && i[scalesInput] is { NumberOfElements: > 0 } s ? Floats(s) : null;
+            var sizes = i.Length > 3 && i[3] is { NumberOfElements: > 0 } z ? NodeContext.ToLongs(z) : null;
+            return Resample(i[0]!, scales, sizes, mode, transform, nearestMode, node);
+        });
+    }
+
+    /// <summary>Separable resampling: each axis whose size changes is gathered (nearest) or blended from two gathers (linear).</summary>
+    private static Tensor Resample(Tensor x, float[]? scales, long[]? sizes, string mode, string transform, string nearestMode, NodeContext node)
+    {
+        if (mode is not ("nearest" or "linear" or "bilinear" or "trilinear")) throw new NotSupportedException($"mode '{mode}'");
+        for (int axis = 0; axis < x.dim(); axis++)
+        {
+            long inSize = x.shape[axis];
+            long outSize = sizes?[axis] ?? (long)Math.Floor(inSize * (double)scales![axis]);
+            double scale = scales is not null && sizes is null ? scales[axis] : (double)outSize / inSize;
+            if (outSize == inSize && scale == 1) continue;
+            var position = arange(outSize, ScalarType.Float64, x.device);
+            var source = transform switch
+            {
+                "half_pixel" => (position + 0.5) / scale - 0.5,
+                "pytorch_half_pixel" => outSize > 1 ? (position + 0.5) / scale - 0.5 : zeros_like(position),
+                "align_corners" => outSize > 1 ? position * ((double)(inSize - 1) / (outSize - 1)) : zeros_like(position),
+                "asymmetric" => position / scale,
+                "tf_half_pixel_for_nn" => (position + 0.5) / scale,
+                "half_pixel_symmetric" => HalfPixelSymmetric(position, inSize, outSize, scale),
+                _ => throw new NotSupportedException($"coordinate_transformation_mode '{transform}'"),
+            };
+            if (mode == "nearest")
+            {
+                var index = nearestMode switch
+                {
+                    "round_prefer_floor" => (source - 0.5).ceil(),
+                    "round_prefer_ceil" => (source + 0.5).floor(),
+                    "floor" => source.floor(),
+                    "ceil" => source.ceil(),
+                    _ => throw new NotSupportedException($"nearest_mode '{nearestMode}'"),
+                };
+                x = x.index_select(axis, index.clamp(0, inSize - 1).to_type(ScalarType.Int64));
+            }
+            else
+            {
+                var clamped = source.clamp(0, inSize - 1);
+                var low = clamped.floor();
+                var high = (low + 1).clamp_max(inSize - 1);
+                var weight = (clamped - low).to_type(x.dtype).reshape([.. Enumerable.Range(0, (int)x.dim()).Select(d => d == axis ? -1L : 1L)]);
+                var a = x.index_select(axis, low.to_type(ScalarType.Int64));
+                var b = x.index_select(axis, high.to_type(ScalarType.Int64));
+                x = a + (b - a) * weight;
+            }
+        }
+        return x;
+    }
+
+    private static Tensor HalfPixelSymmetric(Tensor position, long inSize, long outSize, double scale)
+    {
+        double adjustment = outSize / (scale * inSize);
+        double center = inSize / 2.0;
+        double offset = center * (1 - adjustment);
+        return offset + (position + 0.5) / scale - 0.5;
+    }
+}

@@ -1,0 +1,149 @@
+using Google.Protobuf;
+using OnnxGradSign.Onnx.Proto;
+
+namespace OnnxGradSign.Onnx;
+
+/// <summary>An ONNX file read and checked: its opsets, weights, real inputs, outputs and nodes in an order that respects data flow.</summary>
+public sealed class OnnxModel
+{
+    public const string DefaultDomain = "";
+
+    public string Path { get; }
+    public string Directory { get; }
+    public ModelProto Proto { get; }
+    public GraphProto Graph => Proto.Graph;
+    public string ProducerName => Proto.ProducerName ?? "";
+    public string ProducerVersion => Proto.ProducerVersion ?? "";
+    public IReadOnlyDictionary<string, long> Opsets { get; }
+    public IReadOnlyDictionary<string, TensorProto> Initializers { get; }
+    /// <summary>Graph inputs a caller must feed (initializers listed among the inputs are weights, not inputs).</summary>
+    public IReadOnlyList<ValueInfoProto> Inputs { get; }
+    public IReadOnlyList<ValueInfoProto> Outputs => Graph.Output;
+    /// <summary>Nodes in topological order, computed from the graph rather than trusted from the file.</summary>
+    public IReadOnlyList<NodeProto> Nodes { get; }
+
+    private OnnxModel(string path, ModelProto proto)
+    {
+        Path = path;
+        Directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path)) ?? ".";
+        Proto = proto;
+        if (proto.Graph is null)
+            throw new OnnxModelException(path, "the file holds no graph (not an ONNX model, or truncated)");
+        Opsets = ReadOpsets(proto);
+        Initializers = ReadInitializers(path, proto.Graph);
+        Inputs = proto.Graph.Input.Where(i => !Initializers.ContainsKey(i.Name)).ToList();
+        if (proto.Graph.Output.Count == 0)
+            throw new OnnxModelException(path, "the graph declares no outputs (not an ONNX model, or truncated)");
+        Nodes = SortTopologically(path, proto.Graph, Inputs, Initializers);
+    }
+
+    public static OnnxModel Load(string path)
+    {
+        if (!File.Exists(path))
+            throw new OnnxModelException(path, "file not found");
+        ModelProto proto;
+        try
+        {
+            proto = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new OnnxModelException(path, $"not a valid ONNX protobuf (truncated or corrupt file): {e.Message}", inner: e);
+        }
+        return new OnnxModel(path, proto);
+    }
+
+    public static OnnxModel FromProto(ModelProto proto, string path) => new(path, proto);
+
+    /// <summary>The opset version the model imports for a domain ("" and "ai.onnx" are the same domain); 0 when it imports none.</summary>
+    public long OpsetFor(string domain) => Opsets.TryGetValue(NormalizeDomain(domain), out var v) ? v : 0;
+
+    public static string NormalizeDomain(string? domain) => domain is null or "ai.onnx" ? DefaultDomain : domain;
+
+    public static string Describe(NodeProto node) => string.IsNullOrEmpty(node.Name) ? $"{node.OpType}->{string.Join(",", node.Output)}" : node.Name;
+
+    public TorchSharp.torch.Tensor ReadInitializer(string name) => ReadTensor(Initializers[name]);
+
+    public TorchSharp.torch.Tensor ReadTensor(TensorProto proto)
+    {
+        try
+        {
+            return TensorData.ToTensor(proto, Directory);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or FormatException or OverflowException)
+        {
+            throw new OnnxModelException(Path, e.Message, inner: e);
+        }
+    }
+
+    private static Dictionary<string, long> ReadOpsets(ModelProto proto)
+    {
+        var opsets = new Dictionary<string, long>();
+        foreach (var opset in proto.OpsetImport)
+            opsets[NormalizeDomain(opset.Domain)] = opset.Version;
+        // IR version 1-2 files may omit opset_import; the default domain then means opset 1.
+        opsets.TryAdd(DefaultDomain, 1);
+        return opsets;
+    }
+
+    private static Dictionary<string, TensorProto> ReadInitializers(string path, GraphProto graph)
+    {
+        var initializers = new Dictionary<string, TensorProto>();
+        foreach (var init in graph.Initializer)
+            if (!initializers.TryAdd(init.Name, init))
+                throw new OnnxModelException(path, $"initializer '{init.Name}' is defined twice");
+        foreach (var sparse in graph.SparseInitializer)
+            throw new OnnxModelException(path, $"sparse initializer '{sparse.Values?.Name}' is not supported");
+        return initializers;
+    }
+
+    private static List<NodeProto> SortTopologically(string path, GraphProto graph, IReadOnlyList<ValueInfoProto> inputs,
+        IReadOnlyDictionary<string, TensorProto> initializers)
+    {
+        var producer = new Dictionary<string, int>();
+        for (int n = 0; n < graph.Node.Count; n++)
+            foreach (var output in graph.Node[n].Output.Where(o => o.Length > 0))
+                if (!producer.TryAdd(output, n) || initializers.ContainsKey(output) || inputs.Any(i => i.Name == output))
+                    throw new OnnxModelException(path, $"value '{output}' has more than one producer", Describe(graph.Node[n]));
+
+        var available = new HashSet<string>(initializers.Keys.Concat(inputs.Select(i => i.Name)));
+        var pending = new int[graph.Node.Count];
+        var consumers = new List<int>[graph.Node.Count];
+        for (int n = 0; n < graph.Node.Count; n++)
+        {
+            consumers[n] = new List<int>();
+            foreach (var input in graph.Node[n].Input.Where(i => i.Length > 0).Distinct())
+            {
+                if (producer.TryGetValue(input, out var p)) pending[n]++;
+                else if (!available.Contains(input))
+                    throw new OnnxModelException(path,
+                        $"input '{input}' is not produced by any node, initializer or graph input (missing initializer?)", Describe(graph.Node[n]));
+            }
+        }
+        for (int n = 0; n < graph.Node.Count; n++)
+            foreach (var input in graph.Node[n].Input.Where(i => i.Length > 0).Distinct())
+                if (producer.TryGetValue(input, out var p)) consumers[p].Add(n);
+
+        // Kahn's algorithm; a min-heap on file position keeps the file's order wherever it is already valid.
+        var ready = new PriorityQueue<int, int>();
+        for (int n = 0; n < pending.Length; n++)
+            if (pending[n] == 0) ready.Enqueue(n, n);
+        var order = new List<NodeProto>(graph.Node.Count);
+        while (ready.TryDequeue(out var n, out _))
+        {
+            order.Add(graph.Node[n]);
+            foreach (var c in consumers[n])
+                if (--pending[c] == 0) ready.Enqueue(c, c);
+        }
+        if (order.Count < graph.Node.Count)
+        {
+            var stuck = Enumerable.Range(0, pending.Length).Where(n => pending[n] > 0).Select(n => Describe(graph.Node[n])).Take(10);
+            throw new OnnxModelException(path, $"the graph has a cycle through nodes {string.Join(", ", stuck.Select(s => $"'{s}'"))}");
+        }
+
+        foreach (var output in graph.Output)
+            if (!producer.ContainsKey(output.Name) && !available.Contains(output.Name))
+                throw new OnnxModelException(path, $"graph output '{output.Name}' is not produced by any node");
+        return order;
+    }
+}

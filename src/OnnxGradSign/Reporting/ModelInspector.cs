@@ -1,0 +1,100 @@
+using System.Text.RegularExpressions;
+using OnnxGradSign.Import;
+using OnnxGradSign.Onnx;
+using OnnxGradSign.Onnx.Proto;
+
+namespace OnnxGradSign.Reporting;
+
+public sealed record TensorSummary(string Name, string Type, string[] Shape);
+
+public sealed record LayerKindCount(string Kind, int Tensors, long Parameters);
+
+public sealed record InspectionReport(
+    string Model, string Producer, string ProducerVersion, long IrVersion, string InitStyle, IReadOnlyDictionary<string, long> Opsets,
+    IReadOnlyList<TensorSummary> Inputs, IReadOnlyList<TensorSummary> Outputs, IReadOnlyDictionary<string, int> Ops,
+    IReadOnlyList<LayerKindCount>? Parameters, long? TrainableParameters, IReadOnlyList<UnsupportedNode> Unsupported,
+    IReadOnlyList<string> Warnings, string? Error);
+
+/// <summary>What a user needs to know about a model before scoring it, above all whether BatchNorm survived the export.</summary>
+public static partial class ModelInspector
+{
+    private static readonly HashSet<string> Activations = ["Relu", "LeakyRelu", "PRelu", "Clip", "HardSwish", "HardSigmoid", "Sigmoid", "Tanh", "Elu", "Selu", "Celu", "Mish", "Softplus", "Add", "Sum"];
+
+    public static InspectionReport Inspect(string path)
+    {
+        OnnxModel model;
+        try
+        {
+            model = OnnxModel.Load(path);
+        }
+        catch (OnnxModelException e)
+        {
+            return new InspectionReport(path, "", "", 0, "", new Dictionary<string, long>(), [], [], new Dictionary<string, int>(), null, null, [], [], e.Message);
+        }
+
+        var ops = model.Nodes.GroupBy(n => (n.Domain.Length > 0 ? n.Domain + "." : "") + n.OpType)
+            .OrderByDescending(g => g.Count()).ThenBy(g => g.Key).ToDictionary(g => g.Key, g => g.Count());
+        IReadOnlyList<LayerKindCount>? parameters = null;
+        IReadOnlyList<UnsupportedNode> unsupported = [];
+        string? error = null;
+        try
+        {
+            using var imported = OnnxImporter.Import(model, new ImportOptions(WeightInit.Keep));
+            parameters = imported.ParameterInfos.Where(p => p.Trainable).GroupBy(p => p.Kind)
+                .Select(g => new LayerKindCount(g.Key.ToString(), g.Count(), g.Sum(p => p.Count))).ToList();
+        }
+        catch (UnsupportedOpsException e)
+        {
+            unsupported = e.Nodes;
+        }
+        catch (OnnxModelException e)
+        {
+            error = e.Message;
+        }
+
+        return new InspectionReport(path, model.ProducerName, model.ProducerVersion, model.Proto.IrVersion,
+            Initialization.StyleFor(model.ProducerName).ToString(), model.Opsets,
+            model.Inputs.Select(Summarize).ToList(), model.Outputs.Select(Summarize).ToList(), ops,
+            parameters, parameters?.Sum(p => p.Parameters), unsupported, Warnings(model), error);
+    }
+
+    private static TensorSummary Summarize(ValueInfoProto value)
+    {
+        var type = value.Type?.TensorType;
+        var elementType = type is null ? "?" : ((TensorProto.Types.DataType)type.ElemType).ToString().ToLowerInvariant();
+        var shape = type?.Shape?.Dim.Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue ? d.DimValue.ToString()
+            : d.DimParam.Length > 0 ? d.DimParam : "?").ToArray() ?? [];
+        return new TensorSummary(value.Name, elementType, shape);
+    }
+
+    public static List<string> Warnings(OnnxModel model)
+    {
+        var warnings = new List<string>();
+        var consumers = model.Nodes.SelectMany(n => n.Input.Where(i => i.Length > 0).Select(i => (Input: i, Node: n)))
+            .ToLookup(p => p.Input, p => p.Node);
+        var batchNorms = model.Nodes.Where(n => n.OpType == "BatchNormalization").ToList();
+        bool trainingExport = batchNorms.Any(n => Import.Ops.NormalizationOps.IsTrainingForm(n, model.OpsetFor(n.Domain)));
+
+        // Eval-mode export merges each Conv→BatchNorm into one biased Conv feeding the activation (or residual Add) directly.
+        var folded = model.Nodes.Where(n => n.OpType == "Conv" && n.Input.Count > 2 && n.Input[2].Length > 0
+            && consumers[n.Output[0]].Any() && consumers[n.Output[0]].All(c => Activations.Contains(c.OpType))).ToList();
+        bool foldedNames = folded.Any(n => FoldedWeightName().IsMatch(n.Input[1]) || n.Input[1].Contains("batchnorm", StringComparison.OrdinalIgnoreCase));
+        bool kerasWithoutNorm = Initialization.StyleFor(model.ProducerName) == InitStyle.Keras && batchNorms.Count == 0;
+        if (!trainingExport && folded.Count > 0 && (foldedNames || kerasWithoutNorm))
+            warnings.Add($"BatchNorm looks folded into {folded.Count} convolution(s) at export (an eval-mode export): biased Convs feed activations " +
+                "or additions directly" + (foldedNames ? " and carry folded-weight names such as 'onnx::Conv_N'" : "") + ". GradSign's per-sample " +
+                "statistics depend on BatchNorm, so scores of this file differ from the network's. Re-export keeping BatchNorm: in PyTorch " +
+                "torch.onnx.export(model, x, path, training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False, opset_version=14 or later); " +
+                "with tf2onnx, export before fusing BatchNorm (no inference-graph optimization of the Keras model).");
+        if (batchNorms.Count > 0 && !trainingExport)
+            warnings.Add($"{batchNorms.Count} BatchNormalization node(s) were exported in inference mode; `verify` runs them on their running statistics, " +
+                "`score` uses each sample's own statistics as the official GradSign code does in train mode.");
+        var dropouts = model.Nodes.Count(n => n.OpType == "Dropout");
+        if (dropouts > 0)
+            warnings.Add($"{dropouts} Dropout node(s) act as the identity: scoring is deterministic.");
+        return warnings;
+    }
+
+    [GeneratedRegex(@"^onnx::Conv_\d+$")]
+    private static partial Regex FoldedWeightName();
+}

@@ -1,0 +1,50 @@
+using System.Globalization;
+using System.Text;
+using OnnxGradSign.Verification;
+
+namespace OnnxGradSign.Reporting;
+
+/// <summary>Human-readable renderings of the reports (the json format carries the same content).</summary>
+public static class TextReports
+{
+    public static string Inspection(InspectionReport r)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine(r.Model);
+        if (r.Error is not null && r.Producer.Length == 0 && r.Ops.Count == 0)
+        {
+            sb.AppendLine($"  error: {r.Error}").AppendLine();
+            return sb.ToString();
+        }
+        sb.AppendLine($"  producer:   {(r.Producer.Length > 0 ? r.Producer : "(none)")} {r.ProducerVersion} (IR {r.IrVersion}; fresh init in {r.InitStyle} style)");
+        sb.AppendLine($"  opsets:     {string.Join(", ", r.Opsets.Select(o => $"{(o.Key.Length > 0 ? o.Key : "ai.onnx")} {o.Value}"))}");
+        foreach (var i in r.Inputs) sb.AppendLine($"  input:      {i.Name} {i.Type}[{string.Join(",", i.Shape)}]");
+        foreach (var o in r.Outputs) sb.AppendLine($"  output:     {o.Name} {o.Type}[{string.Join(",", o.Shape)}]");
+        sb.AppendLine($"  ops:        {string.Join(", ", r.Ops.Select(o => $"{o.Key} {o.Value}"))}");
+        if (r.Parameters is not null)
+        {
+            sb.AppendLine($"  parameters: {r.TrainableParameters:N0} trainable");
+            foreach (var p in r.Parameters) sb.AppendLine($"    {p.Kind,-14} {p.Parameters,12:N0} in {p.Tensors} tensor(s)");
+        }
+        foreach (var u in r.Unsupported) sb.AppendLine($"  unsupported: node '{u.Node}' ({u.OpType}, opset {u.Opset}): {u.Reason}");
+        if (r.Error is not null) sb.AppendLine($"  error: {r.Error}");
+        foreach (var w in r.Warnings) sb.AppendLine($"  warning: {w}");
+        return sb.AppendLine().ToString();
+    }
+
+    public static string Verification(IReadOnlyList<VerificationResult> results, Tolerance tolerance)
+    {
+        var sb = new StringBuilder();
+        foreach (var r in results)
+        {
+            sb.AppendLine($"{(r.Passed ? "PASS" : "FAIL")}  {r.Model}");
+            if (r.Error is not null) sb.AppendLine($"      error: {r.Error}");
+            foreach (var o in r.Outputs)
+                sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                    $"      {o.Output} [{string.Join(",", o.Shape)}]: max abs {o.MaxAbsoluteError:G3}, max rel {o.MaxRelativeError:G3}{(o.WithinTolerance ? "" : "  (beyond tolerance)")}"));
+        }
+        sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
+            $"{results.Count(r => r.Passed)} of {results.Count} model(s) match ONNX Runtime (rtol {tolerance.Relative:G3}, atol {tolerance.Absolute:G3})"));
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,62 @@
+using OnnxGradSign.Import;
+using OnnxGradSign.Onnx;
+using Microsoft.ML.OnnxRuntime;
+using OnnxGradSign.Onnx.Proto;
+using static TorchSharp.torch;
+
+namespace OnnxGradSign.Verification;
+
+public sealed record Tolerance(double Relative = 1e-4, double Absolute = 1e-5);
+
+public sealed record OutputComparison(string Output, long[] Shape, double MaxAbsoluteError, double MaxRelativeError, bool WithinTolerance);
+
+public sealed record VerificationResult(string Model, IReadOnlyList<OutputComparison> Outputs, string? Error)
+{
+    public bool Passed => Error is null && Outputs.All(o => o.WithinTolerance);
+}
+
+/// <summary>Imports a model with its own weights and checks that TorchSharp and ONNX Runtime compute the same outputs on the same input.</summary>
+public static class ModelVerifier
+{
+    public static VerificationResult Verify(string path, Tolerance tolerance, InputSpec inputSpec, long seed = 0)
+    {
+        using var scope = NewDisposeScope();
+        try
+        {
+            var model = OnnxModel.Load(path);
+            using var imported = OnnxImporter.Import(model, new ImportOptions(WeightInit.Keep));
+            var inputs = SampleInputs.Random(model, inputSpec, seed);
+            return new VerificationResult(path, Compare(imported, inputs, tolerance), null);
+        }
+        catch (Exception e) when (e is OnnxModelException or ArgumentException or NotSupportedException or OnnxRuntimeException)
+        {
+            return new VerificationResult(path, [], e.Message);
+        }
+    }
+
+    /// <summary>Runs both engines on the given inputs and compares output by output (numpy allclose: |a-b| ≤ atol + rtol·|b|).</summary>
+    public static IReadOnlyList<OutputComparison> Compare(ImportedModel imported, IReadOnlyList<Tensor> inputs, Tolerance tolerance)
+    {
+        Tensor[] ours;
+        using (no_grad()) ours = imported.forward(inputs.ToArray());
+        var reference = OnnxRuntimeOracle.Run(imported.Source, inputs);
+        return imported.OutputNames.Select((name, k) => Compare(name, ours[k], reference[k], tolerance)).ToList();
+    }
+
+    public static OutputComparison Compare(string name, Tensor actual, Tensor expected, Tolerance tolerance)
+    {
+        if (!actual.shape.SequenceEqual(expected.shape))
+            return new OutputComparison(name, actual.shape, double.PositiveInfinity, double.PositiveInfinity, false);
+        if (actual.NumberOfElements == 0) return new OutputComparison(name, actual.shape, 0, 0, true);
+        var a = actual.detach().cpu().to_type(ScalarType.Float64);
+        var b = expected.cpu().to_type(ScalarType.Float64);
+        var diff = (a - b).abs();
+        // Equal infinities (and NaN in both) count as equal.
+        var same = a.eq(b).logical_or(a.isnan().logical_and(b.isnan()));
+        diff = where(same, zeros_like(diff), diff);
+        double maxAbs = diff.max().item<double>();
+        double maxRel = (diff / b.abs().clamp_min(1e-12)).where(diff > 0, zeros_like(diff)).max().item<double>();
+        bool ok = diff.le(tolerance.Absolute + tolerance.Relative * b.abs()).all().item<bool>();
+        return new OutputComparison(name, actual.shape, maxAbs, maxRel, ok);
+    }
+}

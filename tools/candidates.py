@@ -1,0 +1,296 @@
+"""Small candidate networks for Fashion-MNIST ([N,1,28,28] -> [N,10] logits).
+
+These are the PyTorch sources of the ONNX files in models/. `build(name)` returns the
+module with exactly the weights that export_models.py writes, so other scripts (e.g.
+reference/gradsign.py) can rebuild the PyTorch model behind any models/*.onnx file.
+"""
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+NUM_CLASSES = 10
+
+
+# --- NAS-Bench-201 style -------------------------------------------------------------
+
+class ReLUConvBN(nn.Sequential):
+    def __init__(self, c_in, c_out, kernel, stride, padding):
+        super().__init__(
+            nn.ReLU(),
+            nn.Conv2d(c_in, c_out, kernel, stride, padding, bias=False),
+            nn.BatchNorm2d(c_out),
+        )
+
+
+class Zero(nn.Module):
+    def forward(self, x):
+        # As in NAS-Bench-201: keeps the graph connected (and the shape), output is all zeros.
+        return x.mul(0.0)
+
+
+def nb201_op(name, c):
+    if name == "none":
+        return Zero()
+    if name == "skip_connect":
+        return nn.Identity()
+    if name == "nor_conv_1x1":
+        return ReLUConvBN(c, c, 1, 1, 0)
+    if name == "nor_conv_3x3":
+        return ReLUConvBN(c, c, 3, 1, 1)
+    if name == "avg_pool_3x3":
+        return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+    raise ValueError(f"unknown NAS-Bench-201 op {name!r}")
+
+
+class NB201Cell(nn.Module):
+    """4-node DAG: node_i = sum_{j<i} op_{j->i}(node_j); the cell output is node 3.
+
+    `genotype` is a list of 3 tuples (for nodes 1..3) of op names, one per input node j.
+    """
+
+    def __init__(self, genotype, c):
+        super().__init__()
+        self.genotype = genotype
+        self.edges = nn.ModuleList(nb201_op(op, c) for node_ops in genotype for op in node_ops)
+
+    def forward(self, x):
+        nodes = [x]
+        edges = iter(self.edges)
+        for node_ops in self.genotype:
+            inputs = [next(edges)(nodes[j]) for j in range(len(node_ops))]
+            nodes.append(sum(inputs[1:], inputs[0]))  # start from inputs[0]: no extra "+ 0" node
+        return nodes[-1]
+
+
+class NB201Reduction(nn.Module):
+    """NAS-Bench-201 ResNetBasicblock with stride 2, used between stages."""
+
+    def __init__(self, c_in, c_out):
+        super().__init__()
+        self.conv_a = ReLUConvBN(c_in, c_out, 3, 2, 1)
+        self.conv_b = ReLUConvBN(c_out, c_out, 3, 1, 1)
+        self.downsample = nn.Sequential(
+            nn.AvgPool2d(2, stride=2, padding=0),
+            nn.Conv2d(c_in, c_out, 1, bias=False),
+        )
+
+    def forward(self, x):
+        return self.downsample(x) + self.conv_b(self.conv_a(x))
+
+
+class NB201Net(nn.Module):
+    def __init__(self, genotype, widths=(8, 16, 32)):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, widths[0], 3, padding=1, bias=False), nn.BatchNorm2d(widths[0]))
+        layers = [NB201Cell(genotype, widths[0])]
+        for c_in, c_out in zip(widths, widths[1:]):
+            layers += [NB201Reduction(c_in, c_out), NB201Cell(genotype, c_out)]
+        self.cells = nn.Sequential(*layers)
+        self.lastact = nn.Sequential(nn.BatchNorm2d(widths[-1]), nn.ReLU())
+        self.classifier = nn.Linear(widths[-1], NUM_CLASSES)
+
+    def forward(self, x):
+        x = self.lastact(self.cells(self.stem(x)))
+        return self.classifier(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+# Cell genotypes, edges per node listed by input node 0, 1, 2.
+GENOTYPE_A = [  # conv-heavy, close to the best NAS-Bench-201 cells
+    ("nor_conv_3x3",),
+    ("nor_conv_3x3", "nor_conv_3x3"),
+    ("skip_connect", "nor_conv_3x3", "nor_conv_3x3"),
+]
+GENOTYPE_B = [  # mixed
+    ("nor_conv_1x1",),
+    ("avg_pool_3x3", "skip_connect"),
+    ("none", "nor_conv_3x3", "nor_conv_1x1"),
+]
+GENOTYPE_C = [  # parameter-free cell: skip / pool / none only
+    ("skip_connect",),
+    ("none", "avg_pool_3x3"),
+    ("skip_connect", "none", "avg_pool_3x3"),
+]
+
+
+# --- ResNet ---------------------------------------------------------------------------
+
+class BasicBlock(nn.Module):
+    def __init__(self, c_in, c_out, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.shortcut = nn.Identity()
+        if stride != 1 or c_in != c_out:
+            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.shortcut(x))
+
+
+class ResNetTiny(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.layers = nn.Sequential(BasicBlock(8, 8), BasicBlock(8, 16, stride=2), BasicBlock(16, 16))
+        self.fc = nn.Linear(16, NUM_CLASSES)
+
+    def forward(self, x):
+        x = self.layers(self.stem(x))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+# --- MobileNetV3 style ----------------------------------------------------------------
+
+class SqueezeExcitation(nn.Module):
+    def __init__(self, c, c_squeeze):
+        super().__init__()
+        self.fc1 = nn.Conv2d(c, c_squeeze, 1)
+        self.fc2 = nn.Conv2d(c_squeeze, c, 1)
+
+    def forward(self, x):
+        s = F.adaptive_avg_pool2d(x, 1)
+        s = F.hardsigmoid(self.fc2(F.relu(self.fc1(s))))
+        return x * s
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, c_in, c_expand, c_out, kernel, stride, use_se, activation):
+        super().__init__()
+        layers = [
+            nn.Conv2d(c_in, c_expand, 1, bias=False), nn.BatchNorm2d(c_expand), activation(),
+            nn.Conv2d(c_expand, c_expand, kernel, stride, kernel // 2, groups=c_expand, bias=False),
+            nn.BatchNorm2d(c_expand), activation(),
+        ]
+        if use_se:
+            layers.append(SqueezeExcitation(c_expand, c_expand // 4))
+        layers += [nn.Conv2d(c_expand, c_out, 1, bias=False), nn.BatchNorm2d(c_out)]
+        self.block = nn.Sequential(*layers)
+        self.use_residual = stride == 1 and c_in == c_out
+
+    def forward(self, x):
+        out = self.block(x)
+        return x + out if self.use_residual else out
+
+
+class MobileNetTiny(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 8, 3, 2, 1, bias=False), nn.BatchNorm2d(8), nn.Hardswish(),  # 14x14
+            InvertedResidual(8, 16, 8, 3, 1, use_se=False, activation=nn.ReLU),
+            InvertedResidual(8, 32, 16, 3, 2, use_se=True, activation=nn.Hardswish),  # 7x7
+            InvertedResidual(16, 48, 16, 5, 1, use_se=False, activation=nn.Hardswish),
+            nn.Conv2d(16, 48, 1, bias=False), nn.BatchNorm2d(48), nn.Hardswish(),
+        )
+        self.classifier = nn.Sequential(nn.Linear(48, 64), nn.Hardswish(), nn.Linear(64, NUM_CLASSES))
+
+    def forward(self, x):
+        x = F.adaptive_avg_pool2d(self.features(x), 1)
+        return self.classifier(torch.flatten(x, 1))
+
+
+# --- MLP written with explicit MatMul + Add ---------------------------------------------
+
+class MatMulLinear(nn.Module):
+    """`x @ weight + bias` with weight shaped [in, out]; exports as MatMul + Add, not Gemm."""
+
+    def __init__(self, c_in, c_out):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(c_in, c_out))
+        self.bias = nn.Parameter(torch.empty(c_out))
+        # Same distribution as nn.Linear's default init (fan_in = c_in).
+        bound = 1.0 / c_in ** 0.5
+        nn.init.uniform_(self.weight, -bound, bound)
+        nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        return x @ self.weight + self.bias
+
+
+class MLPMatMul(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = MatMulLinear(28 * 28, 64)
+        self.bn1 = nn.BatchNorm1d(64)
+        self.fc2 = MatMulLinear(64, NUM_CLASSES)
+
+    def forward(self, x):
+        x = torch.flatten(x, 1)
+        return self.fc2(F.relu(self.bn1(self.fc1(x))))
+
+
+# --- ViT style ------------------------------------------------------------------------
+
+class Attention(nn.Module):
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.heads = heads
+        self.scale = (dim // heads) ** -0.5
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        b, n, c = x.shape  # traced as Shape/Gather, so the batch axis stays dynamic
+        qkv = self.qkv(x).reshape(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        attn = torch.softmax((q @ k.transpose(-2, -1)) * self.scale, dim=-1)
+        return self.proj((attn @ v).transpose(1, 2).reshape(b, n, c))
+
+
+class ViTTiny(nn.Module):
+    def __init__(self, dim=32, heads=4, patch=7, mlp_ratio=2):
+        super().__init__()
+        tokens = (28 // patch) ** 2
+        self.patch_embed = nn.Conv2d(1, dim, patch, stride=patch)
+        self.pos_embed = nn.Parameter(torch.randn(1, tokens, dim) * 0.02)
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = Attention(dim, heads)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, mlp_ratio * dim), nn.GELU(), nn.Linear(mlp_ratio * dim, dim))
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, NUM_CLASSES)
+
+    def forward(self, x):
+        x = self.patch_embed(x).flatten(2).transpose(1, 2) + self.pos_embed  # [N, 16, dim]
+        x = x + self.attn(self.norm1(x))
+        x = x + self.mlp(self.norm2(x))
+        return self.head(self.norm(x).mean(1))  # mean pooling over tokens
+
+
+# --- registry -------------------------------------------------------------------------
+
+# architecture name -> (constructor, fixed per-architecture id); the id fixes the seed.
+ARCHITECTURES = {
+    "nb201_a": (lambda: NB201Net(GENOTYPE_A), 1),
+    "nb201_b": (lambda: NB201Net(GENOTYPE_B), 2),
+    "nb201_c": (lambda: NB201Net(GENOTYPE_C), 3),
+    "resnet_tiny": (ResNetTiny, 4),
+    "mobilenet_tiny": (MobileNetTiny, 5),
+    "mlp_matmul": (MLPMatMul, 6),
+    "vit_tiny": (ViTTiny, 7),
+}
+
+SEED_BASE = 2022_0000
+
+
+def build(name):
+    """Return (module, seed): the architecture `name` initialised from torch.manual_seed(seed)."""
+    constructor, model_id = ARCHITECTURES[name]
+    seed = SEED_BASE + model_id
+    torch.manual_seed(seed)
+    return constructor(), seed
+
+
+# Layers whose weight gradients GradSign inspects: the official code uses Conv2d and
+# Linear; we extend it to the other convolutions and to parameters used in MatMul.
+GRADSIGN_LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d, nn.Linear, MatMulLinear)
+
+
+def gradsign_weights(module):
+    """List of (name, weight tensor) of the Conv/ConvTranspose/Linear/MatMul layers (no biases)."""
+    return [(f"{name}.weight", m.weight) for name, m in module.named_modules() if isinstance(m, GRADSIGN_LAYERS)]

@@ -1,0 +1,155 @@
+"""Export the example candidate networks of candidates.py to ONNX, plus models/manifest.json.
+
+Usage: /usr/bin/python3 tools/export_models.py [--out DIR]
+
+Every file takes `input` [batch,1,28,28] float32 and returns `logits` [batch,10]. The
+output is byte-identical across reruns. Each file is checked with onnx.checker and with a
+small protobuf reader that does not use the onnx package.
+"""
+
+import argparse
+import collections
+import io
+import json
+import warnings
+from pathlib import Path
+
+import onnx
+import torch
+from onnx import numpy_helper
+
+import candidates
+
+TRAINING = torch.onnx.TrainingMode.TRAINING
+EVAL = torch.onnx.TrainingMode.EVAL
+
+# (file, architecture, export mode, opset). torch 1.13 accepts training-mode export at
+# opset 9 (with a warning), so no eval-mode fallback is needed for resnet_tiny_opset9.
+EXPORTS = [
+    ("nb201_a.onnx", "nb201_a", TRAINING, 17),
+    ("nb201_b.onnx", "nb201_b", TRAINING, 17),
+    ("nb201_c.onnx", "nb201_c", TRAINING, 17),
+    ("resnet_tiny.onnx", "resnet_tiny", TRAINING, 17),
+    ("mobilenet_tiny.onnx", "mobilenet_tiny", TRAINING, 17),
+    ("mlp_matmul.onnx", "mlp_matmul", TRAINING, 17),
+    ("vit_tiny.onnx", "vit_tiny", TRAINING, 17),
+    ("resnet_tiny_eval.onnx", "resnet_tiny", EVAL, 17),
+    ("nb201_a_opset11.onnx", "nb201_a", TRAINING, 11),
+    ("resnet_tiny_opset9.onnx", "resnet_tiny", TRAINING, 9),
+]
+
+
+def export(module, mode, opset):
+    """Export `module` and return the ModelProto, holding exactly the module's current weights."""
+    state = {name: t.detach().clone() for name, t in module.state_dict().items()}
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        # Expected noise: "removing mutation of num_batches_tracked", "training mode at opset < 12".
+        warnings.simplefilter("ignore", UserWarning)
+        torch.onnx.export(
+            module,
+            torch.zeros(2, 1, 28, 28),  # batch of 2: BatchNorm1d cannot trace a batch of 1 in train mode
+            buffer,
+            input_names=["input"],
+            output_names=["logits"],
+            dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+            opset_version=opset,
+            training=mode,
+            # Training mode keeps every weight as is; eval mode uses the defaults (BN folded).
+            do_constant_folding=mode != TRAINING,
+        )
+    model = onnx.load_from_string(buffer.getvalue())
+    # Tracing in train mode runs a forward pass that updates the BatchNorm running
+    # statistics, and the exporter writes those updated values. Put back the values the
+    # module had before export, so the file matches candidates.build().
+    for init in model.graph.initializer:
+        if init.name in state:
+            init.CopyFrom(numpy_helper.from_array(state[init.name].numpy(), init.name))
+    return model
+
+
+def _varint(buf, pos):
+    value = shift = 0
+    while True:
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, pos
+
+
+def _fields(buf):
+    """Yield (field number, value) of a serialized protobuf message; length-delimited values are bytes."""
+    pos = 0
+    while pos < len(buf):
+        key, pos = _varint(buf, pos)
+        field, wire_type = key >> 3, key & 7
+        if wire_type == 0:
+            value, pos = _varint(buf, pos)
+        elif wire_type == 1:
+            value, pos = buf[pos:pos + 8], pos + 8
+        elif wire_type == 2:
+            size, pos = _varint(buf, pos)
+            value, pos = buf[pos:pos + size], pos + size
+        elif wire_type == 5:
+            value, pos = buf[pos:pos + 4], pos + 4
+        else:
+            raise ValueError(f"unsupported protobuf wire type {wire_type}")
+        yield field, value
+
+
+def raw_op_histogram(data):
+    """Node op_type counts of a serialized ModelProto, read without the onnx package
+    (ModelProto.graph = 7, GraphProto.node = 1, NodeProto.op_type = 4)."""
+    counts = collections.Counter()
+    for field, graph in _fields(data):
+        if field == 7:
+            for field, node in _fields(graph):
+                if field == 1:
+                    counts.update(value.decode() for field, value in _fields(node) if field == 4)
+    return counts
+
+
+def check(path, module, mode):
+    """Validate an exported file; return its op histogram. Training-mode exports must keep one
+    BatchNormalization node per BatchNorm module, eval-mode exports must have folded them all."""
+    data = path.read_bytes()
+    model = onnx.load_from_string(data)
+    onnx.checker.check_model(model, full_check=True)
+    histogram = raw_op_histogram(data)
+    assert histogram == collections.Counter(n.op_type for n in model.graph.node), path
+    batchnorms = sum(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in module.modules())
+    expected = batchnorms if mode == TRAINING else 0
+    assert histogram["BatchNormalization"] == expected, (path, histogram["BatchNormalization"], expected)
+    return histogram
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "models")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    manifest = []
+    for file, architecture, mode, opset in EXPORTS:
+        module, seed = candidates.build(architecture)  # fresh module: same weights for every variant
+        path = args.out / file
+        onnx.save(export(module, mode, opset), str(path))
+        histogram = check(path, module, mode)
+        manifest.append({
+            "file": file,
+            "architecture": architecture,
+            "export_mode": "training" if mode == TRAINING else "eval",
+            "opset": opset,
+            "torch_params": sum(p.numel() for p in module.parameters()),
+            "seed": seed,
+        })
+        print(f"{file}: {path.stat().st_size} bytes, BatchNormalization x{histogram['BatchNormalization']}")
+        print("  " + ", ".join(f"{op} {n}" for op, n in sorted(histogram.items())))
+
+    (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
