@@ -56,7 +56,7 @@ public static class ModelVerifier
         diff = where(same, zeros_like(diff), diff);
         double maxAbs = diff.max().item<double>();
         double maxRel = (diff / b.abs().clamp_min(1e-12)).where(diff > 0, zeros_like(diff)).max().item<double>();
-        bool ok = diff.le(tolerance.Absolute + tolerance.Relative * b.abs()).all().item<bool>();
+        bool ok = diff.le(tolerance.Absolute + tolerance.Relative * b.abs()).logical_or(same).all().item<bool>();
         return new OutputComparison(name, actual.shape, maxAbs, maxRel, ok);
     }
 }

@@ -1,0 +1,31 @@
+namespace OnnxGradSign.Tests;
+
+/// <summary>Where the repository, its example models and the shared conformance data are.</summary>
+public static class TestPaths
+{
+    public static string RepoRoot { get; } = FindRepoRoot();
+    public static string Models => Path.Combine(RepoRoot, "models");
+    public static string Tools => Path.Combine(RepoRoot, "tools");
+
+    /// <summary>`../shared` beside the checkout (ONNXGRADSIGN_SHARED overrides); absent on machines without it.</summary>
+    public static string Shared => Environment.GetEnvironmentVariable("ONNXGRADSIGN_SHARED") ?? Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared"));
+    public static string Conformance => Path.Combine(Shared, "onnx-conformance");
+
+    public static string Model(string file) => Path.Combine(Models, file);
+
+    private static string FindRepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "OnnxGradSign.sln"))) return dir.FullName;
+        throw new InvalidOperationException("OnnxGradSign.sln not found above " + AppContext.BaseDirectory);
+    }
+}
+
+/// <summary>A theory over the shared ONNX conformance data, skipped (not passed) where that data is absent.</summary>
+public sealed class ConformanceTheoryAttribute : TheoryAttribute
+{
+    public ConformanceTheoryAttribute()
+    {
+        if (!Directory.Exists(TestPaths.Conformance)) Skip = $"ONNX conformance data not found at {TestPaths.Conformance}";
+    }
+}

@@ -1,0 +1,49 @@
+using System.Text.Json;
+using OnnxGradSign.Import;
+using OnnxGradSign.Verification;
+
+namespace OnnxGradSign.Tests.Verification;
+
+/// <summary>Every example network in models/ matches ONNX Runtime and has PyTorch's parameter count.</summary>
+public class ExampleModelTests
+{
+    public sealed record ManifestEntry(string File, string Architecture, string ExportMode, int Opset, long TorchParams, long Seed);
+
+    public static IReadOnlyList<ManifestEntry> Manifest { get; } = JsonSerializer.Deserialize<List<ManifestEntry>>(
+        File.ReadAllText(TestPaths.Model("manifest.json")), new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower })!;
+
+    public static IEnumerable<object[]> Files() => Manifest.Select(m => new object[] { m.File });
+
+    public static IEnumerable<object[]> TrainingExports() => Manifest.Where(m => m.ExportMode == "training").Select(m => new object[] { m.File });
+
+    [Theory]
+    [MemberData(nameof(Files))]
+    public void Verify_matches_onnx_runtime(string file)
+    {
+        foreach (long batch in new long[] { 1, 3 })
+        {
+            var result = ModelVerifier.Verify(TestPaths.Model(file), new Tolerance(), new InputSpec(batch), seed: 7);
+            Assert.True(result.Passed, $"{file} (batch {batch}): {result.Error} " +
+                string.Join("; ", result.Outputs.Select(o => $"{o.Output} max abs {o.MaxAbsoluteError} max rel {o.MaxRelativeError}")));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(TrainingExports))]
+    public void Trainable_parameter_count_equals_pytorch(string file)
+    {
+        using var model = OnnxImporter.Import(TestPaths.Model(file), new ImportOptions(WeightInit.Keep));
+        var expected = Manifest.Single(m => m.File == file).TorchParams;
+        Assert.Equal(expected, model.ParameterInfos.Where(p => p.Trainable).Sum(p => p.Count));
+    }
+
+    [Fact]
+    public void Matmul_linear_weights_are_parameters_not_buffers()
+    {
+        using var model = OnnxImporter.Import(TestPaths.Model("mlp_matmul.onnx"), new ImportOptions(WeightInit.Keep));
+        var linear = model.ParameterInfos.Where(p => p.Kind == LayerKind.Linear).ToList();
+        Assert.Equal(2, linear.Count(p => p.Role == ParameterRole.Weight));
+        Assert.Equal(2, linear.Count(p => p.Role == ParameterRole.Bias));
+        Assert.All(linear, p => Assert.True(model.Parameter(p).requires_grad));
+    }
+}
