@@ -4,4 +4,5 @@ using OnnxGradSign.Cli.Commands;
 var root = new RootCommand("onnx-gradsign: import ONNX networks into TorchSharp and rank them with zero-cost proxies such as GradSign.");
 root.Subcommands.Add(InspectCommand.Create());
 root.Subcommands.Add(VerifyCommand.Create());
+root.Subcommands.Add(ScoreCommand.Create());
 return root.Parse(args).Invoke();

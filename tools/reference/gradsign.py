@@ -60,10 +60,12 @@ def batchnorms_without_spatial_extent(model, x):
 
 def gradsign(model, x, y):
     """GradSign `sum` score of `model` at its current weights on samples x [N,...], labels y [N]."""
+    # The shape probe runs in eval(), so find those BatchNorms before switching to train().
+    # Our C# tool runs them on their running statistics (eval behaviour, here the initial
+    # mean 0 / var 1 buffers); do the same so the per-sample forward is defined.
+    without_spatial_extent = batchnorms_without_spatial_extent(model, x)
     model.train()
-    # Our C# tool runs such BatchNorms on their running statistics (eval behaviour, here the
-    # initial mean 0 / var 1 buffers); do the same so the per-sample forward is defined.
-    for bn in batchnorms_without_spatial_extent(model, x):
+    for bn in without_spatial_extent:
         bn.eval()
     weights = [w for _, w in candidates.gradsign_weights(model)]
     # Sums of signs are small integers, exact in float64; NaN gradients stay NaN, as in

@@ -79,6 +79,8 @@ public sealed class ImportedModel : nn.Module<Tensor[], Tensor[]>
             {
                 throw new OnnxModelException(Source.Path, $"{step.Node.OpType} failed: {e.Message}", OnnxModel.Describe(step.Node), e);
             }
+            if (results.Length < step.Outputs.Length)
+                throw new OnnxModelException(Source.Path, $"{step.Node.OpType} produced {results.Length} of its {step.Outputs.Length} outputs", OnnxModel.Describe(step.Node));
             for (int o = 0; o < step.Outputs.Length; o++)
             {
                 if (step.Outputs[o] < 0) continue;
@@ -88,7 +90,8 @@ public sealed class ImportedModel : nn.Module<Tensor[], Tensor[]>
             }
             foreach (var dead in step.FreeAfter)
             {
-                values[dead]?.Dispose();
+                // An observer (the vectorized engine) keeps layer inputs and outputs past their last use.
+                if (Run.OnWeightLayer is null) values[dead]?.Dispose();
                 values[dead] = null;
             }
         }

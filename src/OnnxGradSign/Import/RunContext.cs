@@ -18,10 +18,7 @@ public sealed record WeightLayerCall(ParameterInfo Weight, Tensor Input, Tensor 
 
 /// <summary>How a weight layer maps its input to its output: enough to recompute weight gradients from input and output gradient.</summary>
 public abstract record LayerGeometry;
-public sealed record ConvGeometry(long[] Strides, long[] Pads, long[] Dilations, long Groups) : LayerGeometry
-{
-    public bool Transposed { get; init; }
-}
+public sealed record ConvGeometry(long[] Strides, long[] Pads, long[] Dilations, long Groups, long[] KernelShape) : LayerGeometry;
 /// <summary>y = x·W (W [in,out]) when !TransposedWeight, y = x·Wᵀ (W [out,in]) when TransposedWeight, over the last axis; Scale multiplies.</summary>
 public sealed record LinearGeometry(bool TransposedWeight, double Scale) : LayerGeometry;
 

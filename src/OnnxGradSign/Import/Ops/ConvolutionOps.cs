@@ -52,7 +52,7 @@ public static class ConvolutionOps
                 ? F.conv3d(x2, w2, b, s2, p2, d2, groups)
                 : F.conv2d(x2, w2, b, s2, p2, d2, groups);
             if (run.OnWeightLayer is { } observe && node.Declarations.TryGetValue(1, out _))
-                observe(new WeightLayerCall(Weight(node), x2, y, new ConvGeometry(s2, p2, d2, groups)));
+                observe(new WeightLayerCall(Weight(node), x2, y, new ConvGeometry(s2, p2, d2, groups, w2.shape[2..])));
             return [oneD ? y.squeeze(2) : y];
         };
     }
@@ -73,15 +73,13 @@ public static class ConvolutionOps
         var autoPad = node.String("auto_pad", "NOTSET");
         var explicitPads = node.Ints("pads") ?? new long[2 * spatial];
         var outputShape = node.Ints("output_shape");
-        var kernelShape = node.Ints("kernel_shape");
 
-        return (inputs, run) =>
+        return (inputs, _) =>
         {
             var x = inputs[0]!;
             var w = inputs[1]!;
             var b = inputs.Length > 2 ? inputs[2] : null;
             int rank = (int)x.dim() - 2;
-            var kernel = kernelShape ?? w.shape.Skip(2).ToArray();
             var strides = node.Ints("strides") ?? Ones(rank);
             var dilations = node.Ints("dilations") ?? Ones(rank);
             var outputPadding = node.Ints("output_padding") ?? new long[rank];
@@ -119,9 +117,6 @@ public static class ConvolutionOps
                     : F.pad(y.narrow(d + 2, begin, y.shape[d + 2] - begin), PadOneAxis(rank, d, -end));
             }
             if (b is not null) y = y + b.reshape([1, -1, .. Ones(rank)]);
-            if (run.OnWeightLayer is { } observe && node.Declarations.ContainsKey(1) && !oneD && WindowPadding.Symmetric(explicitPads[..rank], explicitPads[rank..])
-                && outputShape is null && autoPad == "NOTSET" && outputPadding.All(p => p == 0))
-                observe(new WeightLayerCall(Weight(node), x2, y, new ConvGeometry(s2, explicitPads[..rank], d2, groups) { Transposed = true }));
             return [y];
         };
     }

@@ -33,7 +33,8 @@ public static class LinearOps
             var y = a.matmul(transB ? w.t() : w);
             if (alpha != 1) y = y * alpha;
             if (inputs.Length > 2 && inputs[2] is { } c) y = y + (beta == 1 ? c : c * beta);
-            if (run.OnWeightLayer is { } observe && node.DeclaredParameter(1) is { } weight)
+            // With transA the samples are not on axis 0 of A: no per-sample view of this call.
+            if (!transA && run.OnWeightLayer is { } observe && node.DeclaredParameter(1) is { } weight)
                 observe(new WeightLayerCall(weight, a, y, new LinearGeometry(transB, alpha)));
             return [y];
         };

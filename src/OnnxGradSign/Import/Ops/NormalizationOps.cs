@@ -39,19 +39,21 @@ public static class NormalizationOps
             // A sample alone has no statistics where the tensor has no spatial extent: fall back to the running statistics.
             if (mode == BatchNormMode.PerSample && (x.dim() <= 2 || !spatial)) mode = BatchNormMode.AsExported;
 
+            // Extra outputs of the training form (updated running statistics, then saved mean/var) only change in batch mode.
+            Tensor[] Outputs(Tensor y, Tensor runningMean, Tensor runningVar, Tensor savedMean, Tensor savedVar) =>
+                new[] { y, runningMean, runningVar, savedMean, savedVar }.Take(Math.Max(node.OutputCount, 1)).ToArray();
             if (mode == BatchNormMode.AsExported)
-                return [spatial ? F.batch_norm(x, mean, variance, scale, bias, false, 0, epsilon) : Normalize(x, mean, variance, scale, bias, epsilon)];
+                return Outputs(spatial ? F.batch_norm(x, mean, variance, scale, bias, false, 0, epsilon) : Normalize(x, mean, variance, scale, bias, epsilon),
+                    mean.alias(), variance.alias(), mean.alias(), variance.alias());
             if (mode == BatchNormMode.PerSample)
-                return [F.instance_norm(x, null, null, scale, bias, true, 0, epsilon)];
+                return Outputs(F.instance_norm(x, null, null, scale, bias, true, 0, epsilon), mean.alias(), variance.alias(), mean.alias(), variance.alias());
 
             long[] axes = spatial ? [0, .. Enumerable.Range(2, (int)x.dim() - 2).Select(a => (long)a)] : [0];
             var batchMean = x.mean(axes, keepdim: !spatial);
             var batchVar = x.var(axes, unbiased: false, keepdim: !spatial);
             var y = spatial ? F.batch_norm(x, null, null, scale, bias, true, 0, epsilon) : Normalize(x, batchMean, batchVar, scale, bias, epsilon);
             if (!spatial) (batchMean, batchVar) = (batchMean.squeeze(0), batchVar.squeeze(0));
-            // Extra outputs of the training form: updated running statistics (ONNX's momentum convention), then saved mean/var.
-            var outputs = new List<Tensor> { y, mean * momentum + batchMean * (1 - momentum), variance * momentum + batchVar * (1 - momentum), batchMean, batchVar };
-            return outputs.Take(Math.Max(node.OutputCount, 1)).ToArray();
+            return Outputs(y, mean * momentum + batchMean * (1 - momentum), variance * momentum + batchVar * (1 - momentum), batchMean, batchVar);
         };
     }
 

@@ -1,0 +1,145 @@
+using System.CommandLine;
+using System.Globalization;
+using OnnxGradSign.Data;
+using OnnxGradSign.Gradients;
+using OnnxGradSign.Import;
+using OnnxGradSign.Onnx;
+using OnnxGradSign.Proxies;
+using OnnxGradSign.Reporting;
+
+namespace OnnxGradSign.Cli.Commands;
+
+public static class ScoreCommand
+{
+    public static Command Create()
+    {
+        var paths = new Argument<string[]>("paths") { Description = "ONNX files or folders (searched recursively)", Arity = ArgumentArity.OneOrMore };
+        var proxy = new Option<string>("--proxy") { Description = "Proxy to compute: gradsign", DefaultValueFactory = _ => "gradsign" };
+        proxy.AcceptOnlyFromAmong("gradsign");
+        var init = new Option<string>("--init") { Description = "fresh (random, in the exporting framework's style) or keep (the file's weights)", DefaultValueFactory = _ => "fresh" };
+        init.AcceptOnlyFromAmong("fresh", "keep");
+        var seed = CommonOptions.Seed();
+        var seeds = new Option<string?>("--seeds") { Description = "Several seeds, e.g. 0,1,2: the score is their mean, with the standard deviation" };
+        var engine = new Option<string>("--engine") { Description = "auto|loop|vectorized", DefaultValueFactory = _ => "auto" };
+        engine.AcceptOnlyFromAmong("auto", "loop", "vectorized");
+        var threads = new Option<int?>("--threads") { Description = "CPU threads for torch (default: torch's)" };
+        var data = new Option<string?>("--data") { Description = "FILE.npz (x, y) | idx:IMAGES,LABELS | cifar10:FILES | cifar100:FILES | synthetic (default: the one .npz in the first folder, else synthetic)" };
+        var batch = new Option<long>("--batch-size") { Description = "Samples per score", DefaultValueFactory = _ => 64 };
+        var mean = new Option<string?>("--mean") { Description = "Per-channel mean to subtract, e.g. 0.286 or 0.49,0.48,0.45" };
+        var std = new Option<string?>("--std") { Description = "Per-channel standard deviation to divide by" };
+        var reduce = new Option<string>("--reduce") { Description = "sum|mean", DefaultValueFactory = _ => "sum" };
+        reduce.AcceptOnlyFromAmong("sum", "mean");
+        var scope = new Option<string>("--params") { Description = "weights (Conv/Linear weights, as GradSign) | all (every trainable parameter)", DefaultValueFactory = _ => "weights" };
+        scope.AcceptOnlyFromAmong("weights", "all");
+        var loss = new Option<string>("--loss") { Description = "cross-entropy|mse", DefaultValueFactory = _ => "cross-entropy" };
+        loss.AcceptOnlyFromAmong("cross-entropy", "mse");
+        var output = new Option<string?>("--output-name") { Description = "Graph output to score (default: the first)" };
+        var device = new Option<string>("--device") { Description = "auto|cpu|cuda", DefaultValueFactory = _ => "auto" };
+        device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
+        var maxMemory = new Option<long>("--max-memory") { Description = "Memory limit in MiB for per-sample gradients (the batch is chunked to fit)", DefaultValueFactory = _ => GradientSettings.DefaultMaxMemory >> 20 };
+        var float64 = new Option<bool>("--float64") { Description = "Compute in float64 (exact sign comparisons; slower)" };
+        var perLayer = new Option<bool>("--per-layer") { Description = "Each layer's share of the score, sign agreement and fraction of zero gradients" };
+        var format = CommonOptions.Format("table", "json", "jsonl", "csv");
+        var file = new Option<string?>("--output", "-o") { Description = "Write the results to FILE instead of standard output" };
+        var failFast = new Option<bool>("--fail-fast") { Description = "Stop at the first model that fails, with exit code 1" };
+
+        var command = new Command("score", "Score candidate networks with GradSign, best first")
+        {
+            paths, proxy, init, seed, seeds, engine, threads, data, batch, mean, std, reduce, scope, loss, output, device, maxMemory, perLayer, float64, format, file, failFast,
+        };
+        command.SetAction(parse =>
+        {
+            List<string> files;
+            ScoreSettings settings;
+            Dataset? dataset;
+            try
+            {
+                files = ModelFiles.Expand(parse.GetValue(paths)!);
+                if (parse.GetValue(threads) is { } t) TorchSharp.torch.set_num_threads(t);
+                settings = new ScoreSettings(
+                    parse.GetValue(init) == "keep" ? WeightInit.Keep : WeightInit.Fresh,
+                    parse.GetValue(seeds) is { } list ? ParseNumbers(list, "--seeds").Select(v => (long)v).ToArray() : [parse.GetValue(seed)],
+                    Enum.Parse<EngineKind>(parse.GetValue(engine)!, ignoreCase: true),
+                    Positive(parse.GetValue(batch), "--batch-size"),
+                    parse.GetValue(reduce) == "mean" ? GradSignReduce.Mean : GradSignReduce.Sum,
+                    parse.GetValue(scope) == "all" ? ParameterScope.All : ParameterScope.Weights,
+                    parse.GetValue(loss) == "mse" ? LossKind.Mse : LossKind.CrossEntropy,
+                    parse.GetValue(output),
+                    new Normalization(ParseNumbers(parse.GetValue(mean) ?? "0", "--mean"), ParseNumbers(parse.GetValue(std) ?? "1", "--std")),
+                    Positive(parse.GetValue(maxMemory), "--max-memory") << 20,
+                    parse.GetValue(perLayer),
+                    ResolveDevice(parse.GetValue(device)!),
+                    parse.GetValue(float64));
+                dataset = LoadData(parse.GetValue(data), parse.GetValue(paths)!, settings.BatchSize);
+            }
+            catch (Exception e) when (e is FileNotFoundException or ArgumentException)
+            {
+                Console.Error.WriteLine(e.Message);
+                return ExitCodes.Usage;
+            }
+
+            var records = new List<ScoreRecord>();
+            var progress = new Progress(files.Count);
+            foreach (var f in files)
+            {
+                progress.Show(records.Count, f);
+                var record = ModelScorer.Score(f, dataset, settings);
+                records.Add(record);
+                if (record.Status != ScoreRecord.Ok && parse.GetValue(failFast)) break;
+            }
+            progress.Done();
+
+            var text = ScoreWriter.Write(records, Enum.Parse<ScoreFormat>(parse.GetValue(format)!, ignoreCase: true));
+            if (parse.GetValue(file) is { } target) File.WriteAllText(target, text);
+            else Console.Write(text);
+            bool failedFast = parse.GetValue(failFast) && records.Any(r => r.Status != ScoreRecord.Ok);
+            return failedFast || records.All(r => r.Status != ScoreRecord.Ok) ? ExitCodes.ModelFailed : ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    /// <summary>No --data: the single .npz in the first folder given (models/ ships one), else synthetic inputs.</summary>
+    private static Dataset? LoadData(string? spec, string[] paths, long batchSize)
+    {
+        if (spec is null)
+        {
+            var folder = Directory.Exists(paths[0]) ? paths[0] : Path.GetDirectoryName(Path.GetFullPath(paths[0]))!;
+            var samples = Directory.GetFiles(folder, "*.npz");
+            spec = samples.Length == 1 ? samples[0] : DatasetLoader.SyntheticName;
+        }
+        return spec == DatasetLoader.SyntheticName ? null : DatasetLoader.Load(spec, batchSize);
+    }
+
+    private static string ResolveDevice(string device)
+    {
+        bool cuda = TorchSharp.torch.cuda.is_available();
+        if (device == "cuda" && !cuda) throw new ArgumentException("--device cuda: TorchSharp finds no CUDA device (the build uses libtorch-cpu; see README)");
+        return device == "auto" ? (cuda ? "cuda" : "cpu") : device;
+    }
+
+    private static double[] ParseNumbers(string list, string option)
+    {
+        try { return list.Split(',').Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray(); }
+        catch (FormatException) { throw new ArgumentException($"{option} '{list}': expected comma-separated numbers"); }
+    }
+
+    private static long Positive(long value, string option) => value > 0 ? value : throw new ArgumentException($"{option} must be positive, got {value}");
+
+    /// <summary>A one-line progress bar on stderr, shown only when several models are scored on a terminal.</summary>
+    private sealed class Progress(int total)
+    {
+        private readonly bool _visible = total > 1 && !Console.IsErrorRedirected;
+
+        public void Show(int done, string model)
+        {
+            if (!_visible) return;
+            int filled = done * 30 / total;
+            Console.Error.Write($"\r[{new string('#', filled)}{new string('.', 30 - filled)}] {done}/{total} {Path.GetFileName(model),-40}");
+        }
+
+        public void Done()
+        {
+            if (_visible) Console.Error.Write("\r" + new string(' ', 80) + "\r");
+        }
+    }
+}

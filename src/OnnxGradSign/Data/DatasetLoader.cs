@@ -1,0 +1,109 @@
+using System.IO.Compression;
+using static TorchSharp.torch;
+
+namespace OnnxGradSign.Data;
+
+/// <summary>
+/// Loads the data named by --data: a .npz with x and y; `idx:IMAGES,LABELS` (MNIST/Fashion-MNIST IDX files, gzipped or not);
+/// `cifar10:FILE[,FILE...]` / `cifar100:FILE[,FILE...]` binary batches; or `synthetic` (seeded normal inputs, random labels,
+/// shaped like the model's input, made by <see cref="Synthetic"/>).
+/// </summary>
+public static class DatasetLoader
+{
+    public const string SyntheticName = "synthetic";
+
+    public static Dataset Load(string spec, long limit)
+    {
+        try
+        {
+            if (spec.StartsWith("idx:")) return Idx(spec[4..], limit);
+            if (spec.StartsWith("cifar10:")) return Cifar(spec["cifar10:".Length..], 1, limit);
+            if (spec.StartsWith("cifar100:")) return Cifar(spec["cifar100:".Length..], 2, limit);
+            if (spec.EndsWith(".npz")) return Npz(spec, limit);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            throw new ArgumentException($"--data '{spec}': {e.Message}", e);
+        }
+        throw new ArgumentException($"--data '{spec}': expected a .npz file, idx:IMAGES,LABELS, cifar10:FILES, cifar100:FILES or synthetic");
+    }
+
+    /// <summary>Seeded normal inputs of the given per-sample shape and uniformly random labels in [0, classes).</summary>
+    public static Dataset Synthetic(long[] sampleShape, long count, long classes, long seed)
+    {
+        var generator = new Generator((ulong)seed);
+        return new Dataset(randn([count, .. sampleShape], generator: generator), randint(0, classes, [count], generator: generator), SyntheticName);
+    }
+
+    private static Dataset Npz(string path, long limit)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException("file not found");
+        var arrays = NpyReader.ReadNpz(path);
+        if (!arrays.TryGetValue("x", out var x) || !arrays.TryGetValue("y", out var y))
+            throw new InvalidDataException($"the archive must hold arrays 'x' and 'y' (it holds {string.Join(", ", arrays.Keys)})");
+        if (y.dim() != 1 || y.shape[0] != x.shape[0])
+            throw new InvalidDataException($"y must be 1-D with one label per sample of x: x [{string.Join(",", x.shape)}], y [{string.Join(",", y.shape)}]");
+        if (y.is_floating_point()) throw new InvalidDataException($"y must hold integer labels, not {y.dtype}");
+        return Take(x.to_type(ScalarType.Float32), y.to_type(ScalarType.Int64), limit, path);
+    }
+
+    private static Dataset Idx(string spec, long limit)
+    {
+        var parts = spec.Split(',');
+        if (parts.Length != 2) throw new InvalidDataException("expected idx:IMAGES,LABELS");
+        var images = ReadIdx(parts[0]);
+        var labels = ReadIdx(parts[1]);
+        if (labels.dim() != 1 || labels.shape[0] != images.shape[0])
+            throw new InvalidDataException($"{parts[1]} holds {labels.shape[0]} labels for {images.shape[0]} images");
+        // One channel: [N, 1, H, W], scaled to [0, 1].
+        return Take(images.unsqueeze(1).to_type(ScalarType.Float32) / 255, labels.to_type(ScalarType.Int64), limit, spec);
+    }
+
+    private static Tensor ReadIdx(string path)
+    {
+        var bytes = ReadMaybeGzipped(path);
+        if (bytes.Length < 4 || bytes[0] != 0 || bytes[1] != 0 || bytes[2] != 0x08)
+            throw new InvalidDataException($"{path}: not an IDX file of unsigned bytes");
+        int rank = bytes[3];
+        var dims = Enumerable.Range(0, rank).Select(d => (long)System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(4 + 4 * d))).ToArray();
+        int offset = 4 + 4 * rank;
+        long count = dims.Aggregate(1L, (a, b) => a * b);
+        if (bytes.LongLength - offset != count)
+            throw new InvalidDataException($"{path}: {bytes.LongLength - offset} bytes of data for dims [{string.Join(",", dims)}]");
+        return tensor(bytes[offset..], dims);
+    }
+
+    private static Dataset Cifar(string spec, int labelBytes, long limit)
+    {
+        const int imageBytes = 3 * 32 * 32;
+        int record = labelBytes + imageBytes;
+        var images = new List<byte[]>();
+        var labels = new List<long>();
+        foreach (var file in spec.Split(','))
+        {
+            var bytes = ReadMaybeGzipped(file);
+            if (bytes.Length % record != 0) throw new InvalidDataException($"{file}: {bytes.Length} bytes is not a whole number of {record}-byte records");
+            for (int r = 0; r < bytes.Length / record && images.Count < limit; r++)
+            {
+                labels.Add(bytes[r * record + labelBytes - 1]); // CIFAR-100 keeps (coarse, fine): the fine label is the second byte
+                images.Add(bytes[(r * record + labelBytes)..((r + 1) * record)]);
+            }
+        }
+        var x = tensor(images.SelectMany(i => i).ToArray(), [images.Count, 3, 32, 32]).to_type(ScalarType.Float32) / 255;
+        return new Dataset(x, tensor(labels.ToArray()), spec);
+    }
+
+    private static byte[] ReadMaybeGzipped(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found");
+        var bytes = File.ReadAllBytes(path);
+        if (bytes.Length < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b) return bytes;
+        using var gzip = new GZipStream(new MemoryStream(bytes), CompressionMode.Decompress);
+        using var memory = new MemoryStream();
+        gzip.CopyTo(memory);
+        return memory.ToArray();
+    }
+
+    private static Dataset Take(Tensor x, Tensor y, long limit, string source) =>
+        x.shape[0] <= limit ? new Dataset(x, y, source) : new Dataset(x[..(int)limit], y[..(int)limit], source);
+}

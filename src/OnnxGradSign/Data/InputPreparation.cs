@@ -1,0 +1,57 @@
+using OnnxGradSign.Onnx;
+using static TorchSharp.torch;
+
+namespace OnnxGradSign.Data;
+
+/// <summary>Normalization applied to samples before they reach the model: per-channel (x − mean) / std.</summary>
+public sealed record Normalization(double[] Mean, double[] Std)
+{
+    public static Normalization None { get; } = new([0], [1]);
+}
+
+/// <summary>
+/// Fits a dataset to a model's input: per-channel normalization, channel replication (grey images into an RGB model),
+/// and NCHW↔NHWC layout following the model's declared input shape. Mismatches are errors naming model, input and shapes.
+/// </summary>
+public static class InputPreparation
+{
+    public static Tensor Fit(Tensor x, long[] modelShape, Normalization normalization, string model, string input)
+    {
+        string Mismatch() => $"{model}: input '{input}' expects [{string.Join(",", modelShape.Select(d => d < 0 ? "?" : d.ToString()))}] " +
+            $"per batch, the data has samples of [{string.Join(",", x.shape[1..])}]";
+        if (modelShape.Length != x.dim()) throw new ArgumentException(Mismatch());
+        if (x.dim() == 4)
+        {
+            // The data's channel axis is 1 (NCHW) unless its last axis looks like channels and axis 1 does not.
+            bool dataNhwc = x.shape[3] is 1 or 3 && x.shape[1] is not (1 or 3);
+            bool modelNhwc = modelShape[3] is 1 or 3 && modelShape[1] is not (1 or 3);
+            if (dataNhwc) x = x.permute(0, 3, 1, 2);
+            x = Normalize(x, normalization);
+            long wanted = modelNhwc ? modelShape[3] : modelShape[1];
+            if (wanted > 0 && x.shape[1] != wanted)
+            {
+                if (x.shape[1] != 1) throw new ArgumentException(Mismatch());
+                x = x.expand(-1, wanted, -1, -1); // grey → as many identical channels as the model wants
+            }
+            if (modelNhwc) x = x.permute(0, 2, 3, 1);
+        }
+        else x = Normalize(x, normalization);
+        for (int d = 1; d < modelShape.Length; d++)
+            if (modelShape[d] > 0 && modelShape[d] != x.shape[d]) throw new ArgumentException(Mismatch());
+        return x.contiguous();
+    }
+
+    private static Tensor Normalize(Tensor x, Normalization n)
+    {
+        if (n.Mean.All(m => m == 0) && n.Std.All(s => s == 1)) return x;
+        var shape = x.dim() >= 2 ? new long[] { 1, -1 }.Concat(Enumerable.Repeat(1L, (int)x.dim() - 2)).ToArray() : [-1];
+        var mean = tensor(n.Mean, ScalarType.Float32).reshape(n.Mean.Length == 1 ? [1] : shape);
+        var std = tensor(n.Std, ScalarType.Float32).reshape(n.Std.Length == 1 ? [1] : shape);
+        return (x - mean) / std;
+    }
+
+    /// <summary>The declared per-batch shape of a model input (−1 for symbolic axes).</summary>
+    public static long[] DeclaredShape(Onnx.Proto.ValueInfoProto input) =>
+        input.Type?.TensorType?.Shape?.Dim.Select(d =>
+            d.ValueCase == Onnx.Proto.TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue && d.DimValue > 0 ? d.DimValue : -1L).ToArray() ?? [];
+}

@@ -1,0 +1,29 @@
+using OnnxGradSign.Import;
+using static TorchSharp.torch;
+
+namespace OnnxGradSign.Gradients;
+
+/// <summary>The reference semantics: one forward and backward per sample, each sample alone (BatchNorm on its own statistics).</summary>
+public static class LoopEngine
+{
+    public static SignSums Compute(ImportedModel model, Tensor x, Tensor y, GradientSettings settings)
+    {
+        var scored = PerSampleGradients.Scored(model, settings.Scope);
+        var accumulators = scored.Select(p => new SignAccumulator(p, x.device)).ToList();
+        bool inputMatters = false;
+        model.Run.BatchNorm = BatchNormMode.PerSample;
+        for (long i = 0; i < x.shape[0]; i++)
+        {
+            using var scope = NewDisposeScope();
+            var xi = x.narrow(0, i, 1).detach().requires_grad_(true);
+            var output = model.forward([xi])[settings.OutputIndex];
+            var loss = Losses.SumOfPerSample(output, y.narrow(0, i, 1), settings.Loss);
+            var targets = scored.Select(model.TensorOf).Append(xi).ToList();
+            var grads = autograd.grad([loss], targets, allow_unused: true);
+            for (int k = 0; k < scored.Count; k++)
+                accumulators[k].Add((grads[k] ?? zeros_like(targets[k])).unsqueeze(0));
+            inputMatters |= grads[^1] is { } gx && gx.ne(0).any().item<bool>();
+        }
+        return new SignSums(accumulators, x.shape[0], EngineKind.Loop, !inputMatters);
+    }
+}

@@ -1,0 +1,45 @@
+using OnnxGradSign.Import;
+using static TorchSharp.torch;
+
+namespace OnnxGradSign.Gradients;
+
+/// <summary>Chooses the engine: `auto` takes the vectorized one whenever it supports every scored weight, else the loop.</summary>
+public static class PerSampleGradients
+{
+    public static IReadOnlyList<ParameterInfo> Scored(ImportedModel model, ParameterScope scope) =>
+        model.ParameterInfos.Where(p => scope == ParameterScope.All ? p.Trainable : p.IsLayerWeight).ToList();
+
+    /// <summary>Why the vectorized engine cannot serve these weights, or null when it can (a run may still find a shared weight).</summary>
+    public static string? VectorizedUnsupported(IReadOnlyList<ParameterInfo> scored, GradientSettings settings)
+    {
+        if (settings.Scope == ParameterScope.All) return "--params all needs the loop engine (biases and normalization parameters)";
+        return scored.FirstOrDefault(p => p.Kind == LayerKind.ConvTranspose) is { } t
+            ? $"ConvTranspose weight '{t.Name}' is computed by the loop engine" : null;
+    }
+
+    public static SignSums Compute(ImportedModel model, Tensor x, Tensor y, GradientSettings settings, EngineKind engine)
+    {
+        using var noScope = NewDisposeScope();
+        var result = engine switch
+        {
+            EngineKind.Loop => LoopEngine.Compute(model, x, y, settings),
+            EngineKind.Vectorized => VectorizedEngine.Compute(model, x, y, settings),
+            _ => Auto(model, x, y, settings),
+        };
+        foreach (var a in result.Parameters) a.SignSum.MoveToOuterDisposeScope();
+        return result;
+    }
+
+    private static SignSums Auto(ImportedModel model, Tensor x, Tensor y, GradientSettings settings)
+    {
+        if (VectorizedUnsupported(Scored(model, settings.Scope), settings) is not null) return LoopEngine.Compute(model, x, y, settings);
+        try
+        {
+            return VectorizedEngine.Compute(model, x, y, settings);
+        }
+        catch (NotSupportedException)
+        {
+            return LoopEngine.Compute(model, x, y, settings);
+        }
+    }
+}

@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Runtime.InteropServices;
+using OnnxGradSign.Data;
+using TorchSharp;
+using OnnxGradSign.Gradients;
+using OnnxGradSign.Import;
+using OnnxGradSign.Onnx;
+using static TorchSharp.torch;
+
+namespace OnnxGradSign.Proxies;
+
+/// <summary>Scores one model file: import (fresh or kept weights, per seed), fit the data to its input, per-sample gradients, GradSign.</summary>
+public static class ModelScorer
+{
+    /// <param name="data">The labelled samples, or null for synthetic data shaped like the model's input.</param>
+    public static ScoreRecord Score(string path, Dataset? data, ScoreSettings settings)
+    {
+        var clock = Stopwatch.StartNew();
+        var record = new ScoreRecord
+        {
+            Model = path, Status = ScoreRecord.Failed, Init = settings.Init.ToString().ToLowerInvariant(), Seeds = string.Join(",", settings.Seeds),
+            Data = data?.Source ?? DatasetLoader.SyntheticName, BatchSize = settings.BatchSize, Reduce = settings.Reduce.ToString().ToLowerInvariant(),
+            ParamScope = settings.Params.ToString().ToLowerInvariant(), Loss = settings.Loss == LossKind.Mse ? "mse" : "cross-entropy",
+            Output = settings.Output, Device = settings.Device,
+        };
+        try
+        {
+            record = record with { Sha256 = Sha256(path) };
+            var model = OnnxModel.Load(path);
+            if (model.Inputs.Count != 1)
+                throw new OnnxModelException(path, $"scoring needs a model with one input; this one takes {model.Inputs.Count} ({string.Join(", ", model.Inputs.Select(i => i.Name))})");
+            int outputIndex = OutputIndex(model, settings.Output);
+            var device = new Device(settings.Device);
+
+            var scores = new List<double>();
+            SignSums? last = null;
+            List<LayerReport>? layers = null;
+            long parameters = 0;
+            foreach (var seed in settings.Seeds)
+            {
+                using var scope = NewDisposeScope();
+                using var imported = OnnxImporter.Import(model, new ImportOptions(settings.Init, seed));
+                imported.to(device);
+                if (settings.Float64) imported.to(ScalarType.Float64);
+                parameters = imported.ParameterInfos.Where(p => p.Trainable).Sum(p => p.Count);
+                var (x, y) = Batch(model, data, settings, seed, imported.OutputNames.Count);
+                var sums = PerSampleGradients.Compute(imported, x.to(device).to_type(settings.Float64 ? ScalarType.Float64 : ScalarType.Float32), y.to(device),
+                    new GradientSettings(settings.Loss, settings.Params, outputIndex, settings.MaxMemoryBytes), settings.Engine);
+                scores.Add(GradSign.Score(sums, settings.Reduce));
+                layers = settings.PerLayer ? GradSign.Layers(sums) : null; // the sign sums die with this seed's scope
+                last = sums;
+            }
+            double mean = scores.Average();
+            return record with
+            {
+                Status = ScoreRecord.Ok,
+                Gradsign = mean,
+                GradsignStd = scores.Count > 1 ? Math.Sqrt(scores.Sum(s => (s - mean) * (s - mean)) / (scores.Count - 1)) : null,
+                Params = parameters,
+                Engine = last!.Engine.ToString().ToLowerInvariant(),
+                Output = model.Outputs[outputIndex].Name,
+                Warnings = Warnings(last),
+                Layers = layers,
+                Seconds = clock.Elapsed.TotalSeconds,
+            };
+        }
+        catch (Exception e) when (e is OnnxModelException or ArgumentException or NotSupportedException or IOException or InvalidDataException
+            or UnauthorizedAccessException or ExternalException)
+        {
+            return record with { Error = e.Message, Seconds = clock.Elapsed.TotalSeconds };
+        }
+    }
+
+    private static int OutputIndex(OnnxModel model, string? name)
+    {
+        if (name is null) return 0;
+        for (int k = 0; k < model.Outputs.Count; k++)
+            if (model.Outputs[k].Name == name) return k;
+        throw new ArgumentException($"{model.Path}: --output '{name}' is not a graph output (outputs: {string.Join(", ", model.Outputs.Select(o => o.Name))})");
+    }
+
+    private static (Tensor X, Tensor Y) Batch(OnnxModel model, Dataset? data, ScoreSettings settings, long seed, int outputs)
+    {
+        var input = model.Inputs[0];
+        var declared = InputPreparation.DeclaredShape(input);
+        if (data is null)
+        {
+            if (declared.Skip(1).Any(d => d < 0))
+                throw new ArgumentException($"{model.Path}: input '{input.Name}' has symbolic axes besides the batch; synthetic data needs a fixed sample shape");
+            var classes = OutputClasses(model);
+            var synthetic = DatasetLoader.Synthetic(declared[1..], settings.BatchSize, classes, seed);
+            return (synthetic.X, synthetic.Y);
+        }
+        if (data.Count < settings.BatchSize)
+            throw new ArgumentException($"--data {data.Source} holds {data.Count} samples, fewer than --batch-size {settings.BatchSize}");
+        var x = data.X.narrow(0, 0, settings.BatchSize);
+        return (InputPreparation.Fit(x, declared, settings.Normalization, model.Path, input.Name), data.Y.narrow(0, 0, settings.BatchSize));
+    }
+
+    /// <summary>The number of classes of the first output's last axis, for random synthetic labels (10 when unknown).</summary>
+    private static long OutputClasses(OnnxModel model)
+    {
+        var dims = model.Outputs[0].Type?.TensorType?.Shape?.Dim;
+        return dims is { Count: > 0 } && dims[^1].DimValue > 0 ? dims[^1].DimValue : 10;
+    }
+
+    private static List<string> Warnings(SignSums sums)
+    {
+        var warnings = new List<string>();
+        long nonFinite = sums.Parameters.Sum(a => a.NonFinite);
+        if (nonFinite > 0)
+            warnings.Add($"{nonFinite} per-sample gradient entries are NaN or infinite (in {string.Join(", ", sums.Parameters.Where(a => a.NonFinite > 0).Select(a => a.Parameter.Name).Take(5))}); nansum skips their weights");
+        if (sums.OutputIgnoresInput)
+            warnings.Add("the loss does not depend on the input (every input gradient is zero): the network ignores its input");
+        var dead = sums.Parameters.Where(a => a.Zeros == a.Parameter.Count * a.Samples && a.Samples > 0).Select(a => a.Parameter.Name).ToList();
+        if (dead.Count > 0)
+            warnings.Add($"{dead.Count} layer(s) get exactly zero gradient for every sample (dead or disconnected): {string.Join(", ", dead.Take(5))}");
+        return warnings;
+    }
+
+    public static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+}

@@ -1,0 +1,53 @@
+using System.Text.Json;
+using OnnxGradSign.Data;
+using OnnxGradSign.Gradients;
+using OnnxGradSign.Import;
+using OnnxGradSign.Proxies;
+using OnnxGradSign.Tests.Verification;
+
+namespace OnnxGradSign.Tests.Proxies;
+
+/// <summary>
+/// `score --init keep` against tools/reference/gradsign.py (our Python implementation of the official algorithm, run on the same
+/// PyTorch modules, weights and batch). The eval-mode export is a different network (BatchNorm folded), so it is not compared.
+/// </summary>
+public class ReferenceParityTests
+{
+    private sealed record Expected(double Sum, double SumFloat64, string ExportMode);
+
+    private static readonly Dictionary<string, Expected> Reference = JsonSerializer.Deserialize<Dictionary<string, Expected>>(
+        File.ReadAllText(Path.Combine(TestPaths.Tools, "reference", "expected_gradsign.json")),
+        new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower })!;
+
+    private static readonly Dataset Sample = DatasetLoader.Load(TestPaths.Model("fashion-mnist-sample.npz"), 64);
+
+    public static IEnumerable<object[]> Compared() =>
+        ExampleModelTests.TrainingExports().SelectMany(f => new[] { new object[] { f[0], EngineKind.Loop }, [f[0], EngineKind.Vectorized] });
+
+    private static double Score(string file, EngineKind engine, bool float64) =>
+        ModelScorer.Score(TestPaths.Model(file), Sample, ScoreSettings.Default with { Init = WeightInit.Keep, Engine = engine, Float64 = float64 })
+            .Gradsign ?? throw new Xunit.Sdk.XunitException($"{file} did not score");
+
+    [Theory]
+    [MemberData(nameof(Compared))]
+    public void Float64_scores_equal_the_reference(string file, EngineKind engine) =>
+        Assert.Equal(Reference[file].SumFloat64, Score(file, engine, float64: true));
+
+    [Theory]
+    [MemberData(nameof(Compared))]
+    public void Float32_scores_stay_within_rounding_of_the_reference(string file, EngineKind engine)
+    {
+        // float32 flips the sign of gradients within rounding of zero (about 1e-12 in float64); each flip moves the score by 2.
+        double expected = Reference[file].Sum;
+        Assert.InRange(Math.Abs(Score(file, engine, float64: false) - expected) / expected, 0, 2e-4);
+    }
+
+    [Fact]
+    public void Ranking_equals_the_reference_ranking()
+    {
+        var files = ExampleModelTests.TrainingExports().Select(f => (string)f[0]).ToList();
+        var ours = files.OrderByDescending(f => Score(f, EngineKind.Auto, float64: true)).ToList();
+        var theirs = files.OrderByDescending(f => Reference[f].SumFloat64).ToList();
+        Assert.Equal(theirs, ours);
+    }
+}

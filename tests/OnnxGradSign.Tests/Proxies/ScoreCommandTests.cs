@@ -1,0 +1,64 @@
+using OnnxGradSign.Cli.Commands;
+using OnnxGradSign.Data;
+using OnnxGradSign.Proxies;
+
+namespace OnnxGradSign.Tests.Proxies;
+
+public class ScoreCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("onnx-gradsign-score").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static int Run(params string[] args) => ScoreCommand.Create().Parse(args).Invoke();
+
+    [Fact]
+    public void A_bad_model_is_an_error_row_and_the_run_goes_on()
+    {
+        foreach (var f in new[] { "resnet_tiny.onnx", "nb201_c.onnx" }) File.Copy(TestPaths.Model(f), Path.Combine(_dir, f));
+        File.WriteAllText(Path.Combine(_dir, "broken.onnx"), "not a model");
+        var csv = Path.Combine(_dir, "scores.csv");
+        Assert.Equal(ExitCodes.Ok, Run(_dir, "--data", TestPaths.Model("fashion-mnist-sample.npz"), "--batch-size", "8", "--format", "csv", "-o", csv));
+        var lines = File.ReadAllLines(csv);
+        Assert.Equal(string.Join(",", OnnxGradSign.Reporting.ScoreWriter.CsvColumns), lines[0]);
+        Assert.Equal(4, lines.Length);
+        Assert.Contains(lines, l => l.Contains("broken.onnx") && l.Contains(",error,"));
+        Assert.Equal(2, lines.Count(l => l.Contains(",ok,")));
+
+        Assert.Equal(ExitCodes.ModelFailed, Run(_dir, "--data", TestPaths.Model("fashion-mnist-sample.npz"), "--batch-size", "8", "--fail-fast", "-o", csv));
+    }
+
+    [Fact]
+    public void Seeds_give_a_mean_and_a_spread()
+    {
+        var data = DatasetLoader.Load(TestPaths.Model("fashion-mnist-sample.npz"), 8);
+        var settings = ScoreSettings.Default with { BatchSize = 8 };
+        var one = ModelScorer.Score(TestPaths.Model("resnet_tiny.onnx"), data, settings with { Seeds = [0] });
+        var two = ModelScorer.Score(TestPaths.Model("resnet_tiny.onnx"), data, settings with { Seeds = [1] });
+        var both = ModelScorer.Score(TestPaths.Model("resnet_tiny.onnx"), data, settings with { Seeds = [0, 1] });
+        Assert.Equal((one.Gradsign!.Value + two.Gradsign!.Value) / 2, both.Gradsign!.Value, 6);
+        Assert.Equal(Math.Abs(one.Gradsign.Value - two.Gradsign.Value) / Math.Sqrt(2), both.GradsignStd!.Value, 6);
+        Assert.Null(one.GradsignStd);
+    }
+
+    [Fact]
+    public void Mismatched_data_names_the_model_the_input_and_both_shapes()
+    {
+        var rgb = new Dataset(TorchSharp.torch.zeros(4, 3, 32, 32), TorchSharp.torch.zeros(4, TorchSharp.torch.ScalarType.Int64), "rgb");
+        var record = ModelScorer.Score(TestPaths.Model("resnet_tiny.onnx"), rgb, ScoreSettings.Default with { BatchSize = 4 });
+        Assert.Equal(ScoreRecord.Failed, record.Status);
+        Assert.Contains("resnet_tiny.onnx", record.Error);
+        Assert.Contains("'input'", record.Error);
+        Assert.Contains("[3,32,32]", record.Error);
+    }
+
+    [Fact]
+    public void Per_layer_report_shares_add_up_and_flags_nothing_on_healthy_networks()
+    {
+        var data = DatasetLoader.Load(TestPaths.Model("fashion-mnist-sample.npz"), 16);
+        var record = ModelScorer.Score(TestPaths.Model("mobilenet_tiny.onnx"), data, ScoreSettings.Default with { BatchSize = 16, PerLayer = true });
+        Assert.Equal(1.0, record.Layers!.Sum(l => l.Share), 9);
+        Assert.All(record.Layers!, l => Assert.InRange(l.SignAgreement, 0, 1));
+        Assert.Empty(record.Warnings);
+    }
+}
