@@ -49,8 +49,9 @@ public static class NormalizationOps
             var batchVar = x.var(axes, unbiased: false, keepdim: !spatial);
             var y = spatial ? F.batch_norm(x, null, null, scale, bias, true, 0, epsilon) : Normalize(x, batchMean, batchVar, scale, bias, epsilon);
             if (!spatial) (batchMean, batchVar) = (batchMean.squeeze(0), batchVar.squeeze(0));
-            // Extra outputs of the training form: updated running statistics (ONNX's momentum convention), then saved mean/var.
-            var outputs = new List<Tensor> { y, mean * momentum + batchMean * (1 - momentum), variance * momentum + batchVar * (1 - momentum), batchMean, batchVar };
+            // Extra outputs of the training form: updated running statistics (ONNX's momentum convention), then the saved mean and
+            // saved "var" of opsets 7-13, which ONNX Runtime (like cuDNN and PyTorch) fills with the inverse standard deviation.
+            var outputs = new List<Tensor> { y, mean * momentum + batchMean * (1 - momentum), variance * momentum + batchVar * (1 - momentum), batchMean, (batchVar + epsilon).rsqrt() };
             return outputs.Take(Math.Max(node.OutputCount, 1)).ToArray();
         };
     }
