@@ -80,6 +80,10 @@ public sealed class TestGraph
         return this;
     }
 
+    /// <summary>Attributes written flat as name, value, name, value… (the form [InlineData] can carry).</summary>
+    public static (string Name, object Value)[] Pairs(object[] nameValues) =>
+        Enumerable.Range(0, nameValues.Length / 2).Select(k => ((string)nameValues[2 * k], nameValues[2 * k + 1])).ToArray();
+
     private static AttributeProto Attribute(string name, object value)
     {
         var a = new AttributeProto { Name = name };
