@@ -13,8 +13,7 @@ public static class TensorOps
         registry.Add("ConstantOfShape", 9, node =>
         {
             var value = node.TensorAttribute("value") ?? zeros(1, ScalarType.Float32);
-            return Single(i => full(NodeContext.ToLongs(i[0]!), value.reshape(-1)[0].item<float>(), value.dtype, i[0]!.device)
-                .to_type(value.dtype));
+            return Single(i => full(NodeContext.ToLongs(i[0]!), value.reshape(-1)[0].ToScalar(), value.dtype, i[0]!.device));
         });
         registry.Add("Identity", [1, 13, 14, 16], _ => Single(i => i[0]!.alias()));
         registry.Add("Dropout", [1, 6, 7, 10, 12, 13], Dropout);
