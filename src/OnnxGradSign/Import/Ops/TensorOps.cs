@@ -86,7 +86,8 @@ public static class TensorOps
         registry.Add("Einsum", 12, node => { var equation = node.String("equation", ""); return Single(i => einsum(equation, i.Select(t => t!).ToArray())); });
     }
 
-    private static TorchSharp.Scalar Scalar(Tensor t) => t.is_floating_point() ? t.item<double>() : t.to_type(ScalarType.Int64).item<long>();
+    private static TorchSharp.Scalar Scalar(Tensor t) =>
+        t.is_floating_point() ? t.to_type(ScalarType.Float64).item<double>() : t.to_type(ScalarType.Int64).item<long>();
 
     private static long[]? Optional(Tensor?[] inputs, int i) => inputs.Length > i && inputs[i] is { } t ? NodeContext.ToLongs(t) : null;
 
