@@ -181,6 +181,7 @@ public static class TensorOps
         {
             long axis = axes[k] < 0 ? axes[k] + x.dim() : axes[k];
             long size = x.shape[axis];
+            if (size == 0) continue; // any slice of an empty axis is empty
             long step = steps?[k] ?? 1;
             long start = starts[k] < 0 ? starts[k] + size : starts[k];
             long end = ends[k] < 0 ? ends[k] + size : ends[k];
@@ -192,8 +193,8 @@ public static class TensorOps
             }
             else
             {
-                // Negative steps walk backwards: flip, then slice forwards.
-                start = Math.Clamp(start, -1, size - 1);
+                // Negative steps walk backwards from start (clamped into the axis) down to end (-1 keeps element 0): flip, then slice forwards.
+                start = Math.Clamp(start, 0, size - 1);
                 end = Math.Clamp(end, -1, size - 1);
                 var flipped = x.flip(axis);
                 long s = size - 1 - start, e = size - 1 - end;
