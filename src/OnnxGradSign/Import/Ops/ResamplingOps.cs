@@ -117,7 +117,8 @@ public static class ResamplingOps
         for (int axis = 0; axis < x.dim(); axis++)
         {
             long inSize = x.shape[axis];
-            long outSize = sizes?[axis] ?? (long)Math.Floor(inSize * (double)scales![axis]);
+            // The size from a scale is computed in float32, as ONNX Runtime does (5 × 2.6f is 13 there, 12.99… in float64).
+            long outSize = sizes?[axis] ?? (long)MathF.Floor(inSize * scales![axis]);
             double scale = scales is not null && sizes is null ? scales[axis] : (double)outSize / inSize;
             if (outSize == inSize && scale == 1) continue;
             var position = arange(outSize, ScalarType.Float64, x.device);
