@@ -106,7 +106,8 @@ public static class ConvolutionOps
                 {
                     long target = outputShape is not null ? outputShape[outputShape.Length - rank + d] : inSize * strides[d];
                     long total = fullSize + outputPadding[d] - target;
-                    begin = autoPad == "SAME_UPPER" || outputShape is not null && autoPad != "SAME_LOWER" ? total / 2 : total - total / 2;
+                    // An odd total puts the extra pad at the end only for SAME_UPPER; with output_shape alone it goes to the start.
+                    begin = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
                     end = total - begin;
                 }
                 else if (autoPad == "VALID") (begin, end) = (0, 0);

@@ -53,7 +53,8 @@ public static class NormalizationOps
             var batchVar = x.var(axes, unbiased: false, keepdim: !spatial);
             var y = spatial ? F.batch_norm(x, null, null, scale, bias, true, 0, epsilon) : Normalize(x, batchMean, batchVar, scale, bias, epsilon);
             if (!spatial) (batchMean, batchVar) = (batchMean.squeeze(0), batchVar.squeeze(0));
-            return Outputs(y, mean * momentum + batchMean * (1 - momentum), variance * momentum + batchVar * (1 - momentum), batchMean, batchVar);
+            // The saved "var" of opsets 7-13 holds the inverse standard deviation, as ONNX Runtime (like cuDNN and PyTorch) fills it.
+            return Outputs(y, mean * momentum + batchMean * (1 - momentum), variance * momentum + batchVar * (1 - momentum), batchMean, (batchVar + epsilon).rsqrt());
         };
     }
 

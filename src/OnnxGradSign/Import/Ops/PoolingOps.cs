@@ -42,6 +42,19 @@ public static class PoolingOps
         return (F.pad(x, WindowPadding.TorchPadArgument(w.Begin, w.End), TorchSharp.PaddingModes.Constant, fill), new long[w.Kernel.Length]);
     }
 
+    /// <summary>
+    /// With ceil_mode a window that would start in the end pad is dropped. Torch applies that rule to its own pads only:
+    /// pads added beforehand count as input to it, so such a window is cropped here.
+    /// </summary>
+    private static Tensor WithoutWindowsInEndPad(Tensor y, Tensor x, Window w)
+    {
+        if (!w.CeilMode) return y;
+        for (int d = 0; d < w.Kernel.Length; d++)
+            if ((y.shape[d + 2] - 1) * w.Strides[d] >= x.shape[d + 2] + w.Begin[d])
+                y = y.narrow(d + 2, 0, y.shape[d + 2] - 1);
+        return y;
+    }
+
     private static OpKernel MaxPool(NodeContext node)
     {
         if (node.Int("storage_order", 0) != 0) throw node.Unsupported("storage_order=1 (column-major indices)");
@@ -52,11 +65,13 @@ public static class PoolingOps
             var x = i[0]!;
             var w = window(x);
             var (padded, pads) = PrePad(x, w, double.NegativeInfinity);
-            if (w.Kernel.Length == 1)
-                return F.max_pool2d(padded.unsqueeze(2), [1, w.Kernel[0]], [1, w.Strides[0]], [0, pads[0]], [1, w.Dilations[0]], w.CeilMode).squeeze(2);
-            return w.Kernel.Length == 2
-                ? F.max_pool2d(padded, w.Kernel, w.Strides, pads, w.Dilations, w.CeilMode)
-                : F.max_pool3d(padded, w.Kernel, w.Strides, pads, w.Dilations, w.CeilMode);
+            var y = w.Kernel.Length switch
+            {
+                1 => F.max_pool2d(padded.unsqueeze(2), [1, w.Kernel[0]], [1, w.Strides[0]], [0, pads[0]], [1, w.Dilations[0]], w.CeilMode).squeeze(2),
+                2 => F.max_pool2d(padded, w.Kernel, w.Strides, pads, w.Dilations, w.CeilMode),
+                _ => F.max_pool3d(padded, w.Kernel, w.Strides, pads, w.Dilations, w.CeilMode),
+            };
+            return WithoutWindowsInEndPad(y, x, w);
         });
     }
 
@@ -70,10 +85,10 @@ public static class PoolingOps
             var x = i[0]!;
             var w = window(x);
             var (padded, pads) = PrePad(x, w, 0);
-            if (ReferenceEquals(padded, x) || countPads) return Average(padded, w, pads, countPads);
+            if (ReferenceEquals(padded, x) || countPads) return WithoutWindowsInEndPad(Average(padded, w, pads, countPads), x, w);
             // Pads added beforehand must not count: divide window sums by the number of real elements in each window.
             var mask = F.pad(ones([1, 1, .. x.shape[2..]], x.dtype, x.device), WindowPadding.TorchPadArgument(w.Begin, w.End));
-            return Average(padded, w, pads, true) / Average(mask, w, pads, true);
+            return WithoutWindowsInEndPad(Average(padded, w, pads, true) / Average(mask, w, pads, true), x, w);
         });
     }
 

@@ -82,7 +82,9 @@ public static class ResamplingOps
             }
             int first = Enumerable.Range(0, rank).FirstOrDefault(d => begin[d] != 0 || end[d] != 0, -1);
             if (first < 0) return x.alias();
-            // Torch pads the trailing axes from the first padded one; reflect/edge/wrap reach at most the last 3 axes after a batch axis.
+            // Torch pads the trailing axes from the first padded one; reflect/edge/wrap reach at most the last 3 axes after a batch axis,
+            // and no fewer than all axes after batch and channel, so a pad of the last axis alone is widened with zero pads.
+            if (mode != TorchSharp.PaddingModes.Constant) first = Math.Min(first, Math.Min(2, rank - 1));
             if (mode != TorchSharp.PaddingModes.Constant && (first < rank - 3 || first < 1))
                 throw new NotSupportedException($"{mode} padding of axis {first} (torch pads at most the last 3 axes after the batch axis)");
             return F.pad(x, WindowPadding.TorchPadArgument(begin[first..], end[first..]), mode, value);
@@ -115,7 +117,8 @@ public static class ResamplingOps
         for (int axis = 0; axis < x.dim(); axis++)
         {
             long inSize = x.shape[axis];
-            long outSize = sizes?[axis] ?? (long)Math.Floor(inSize * (double)scales![axis]);
+            // The size from a scale is computed in float32, as ONNX Runtime does (5 × 2.6f is 13 there, 12.99… in float64).
+            long outSize = sizes?[axis] ?? (long)MathF.Floor(inSize * scales![axis]);
             double scale = scales is not null && sizes is null ? scales[axis] : (double)outSize / inSize;
             if (outSize == inSize && scale == 1) continue;
             var position = arange(outSize, ScalarType.Float64, x.device);

@@ -13,8 +13,7 @@ public static class TensorOps
         registry.Add("ConstantOfShape", 9, node =>
         {
             var value = node.TensorAttribute("value") ?? zeros(1, ScalarType.Float32);
-            return Single(i => full(NodeContext.ToLongs(i[0]!), value.reshape(-1)[0].item<float>(), value.dtype, i[0]!.device)
-                .to_type(value.dtype));
+            return Single(i => full(NodeContext.ToLongs(i[0]!), value.reshape(-1)[0].ToScalar(), value.dtype, i[0]!.device));
         });
         registry.Add("Identity", [1, 13, 14, 16], _ => Single(i => i[0]!.alias()));
         registry.Add("Dropout", [1, 6, 7, 10, 12, 13], Dropout);
@@ -87,7 +86,8 @@ public static class TensorOps
         registry.Add("Einsum", 12, node => { var equation = node.String("equation", ""); return Single(i => einsum(equation, i.Select(t => t!).ToArray())); });
     }
 
-    private static TorchSharp.Scalar Scalar(Tensor t) => t.is_floating_point() ? t.item<double>() : t.to_type(ScalarType.Int64).item<long>();
+    private static TorchSharp.Scalar Scalar(Tensor t) =>
+        t.is_floating_point() ? t.to_type(ScalarType.Float64).item<double>() : t.to_type(ScalarType.Int64).item<long>();
 
     private static long[]? Optional(Tensor?[] inputs, int i) => inputs.Length > i && inputs[i] is { } t ? NodeContext.ToLongs(t) : null;
 
@@ -181,6 +181,7 @@ public static class TensorOps
         {
             long axis = axes[k] < 0 ? axes[k] + x.dim() : axes[k];
             long size = x.shape[axis];
+            if (size == 0) continue; // any slice of an empty axis is empty
             long step = steps?[k] ?? 1;
             long start = starts[k] < 0 ? starts[k] + size : starts[k];
             long end = ends[k] < 0 ? ends[k] + size : ends[k];
@@ -192,8 +193,8 @@ public static class TensorOps
             }
             else
             {
-                // Negative steps walk backwards: flip, then slice forwards.
-                start = Math.Clamp(start, -1, size - 1);
+                // Negative steps walk backwards from start (clamped into the axis) down to end (-1 keeps element 0): flip, then slice forwards.
+                start = Math.Clamp(start, 0, size - 1);
                 end = Math.Clamp(end, -1, size - 1);
                 var flipped = x.flip(axis);
                 long s = size - 1 - start, e = size - 1 - end;
