@@ -96,8 +96,8 @@ public class MalformedModelTests : IDisposable
         Assert.Contains("'bias'", e.Message);
     }
 
-    [Fact]
-    public void External_data_of_the_wrong_length_is_reported()
+    /// <summary>A model adding a [1,4] float bias stored in weights.bin at the given offset and length.</summary>
+    private static ModelProto WithExternalBias(string? offset, string length)
     {
         var model = ReluModel();
         model.Graph.Node.Clear();
@@ -105,10 +105,17 @@ public class MalformedModelTests : IDisposable
         var bias = new TensorProto { Name = "bias", DataType = 1, DataLocation = TensorProto.Types.DataLocation.External };
         bias.Dims.AddRange([1, 4]);
         bias.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = "weights.bin" });
-        bias.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = "12" }); // 4 floats need 16 bytes
+        if (offset is not null) bias.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset });
+        bias.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = length });
         model.Graph.Initializer.Add(bias);
+        return model;
+    }
+
+    [Fact]
+    public void External_data_of_the_wrong_length_is_reported()
+    {
         File.WriteAllBytes(Path.Combine(_dir, "weights.bin"), new byte[16]);
-        var e = Fails(Save(model, "external.onnx"));
+        var e = Fails(Save(WithExternalBias(null, "12"), "external.onnx")); // 4 floats need 16 bytes
         Assert.Contains("'bias'", e.Message);
         Assert.Contains("12 bytes", e.Message);
     }
@@ -116,18 +123,9 @@ public class MalformedModelTests : IDisposable
     [Fact]
     public void External_data_is_read_relative_to_the_model()
     {
-        var model = ReluModel();
-        model.Graph.Node.Clear();
-        model.Graph.Node.Add(Node("add_bias", "Add", ["x", "bias"], ["y"]));
-        var bias = new TensorProto { Name = "bias", DataType = 1, DataLocation = TensorProto.Types.DataLocation.External };
-        bias.Dims.AddRange([1, 4]);
-        bias.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = "weights.bin" });
-        bias.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = "4" });
-        bias.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = "16" });
-        model.Graph.Initializer.Add(bias);
         var values = new float[] { 99, 1, 2, 3, 4 };
         File.WriteAllBytes(Path.Combine(_dir, "weights.bin"), values.SelectMany(BitConverter.GetBytes).ToArray());
-        var loaded = OnnxModel.Load(Save(model, "external_ok.onnx"));
+        var loaded = OnnxModel.Load(Save(WithExternalBias("4", "16"), "external_ok.onnx"));
         Assert.Equal([1f, 2, 3, 4], loaded.ReadInitializer("bias").data<float>().ToArray());
     }
 
