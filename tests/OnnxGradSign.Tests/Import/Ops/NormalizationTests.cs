@@ -65,4 +65,14 @@ public class NormalizationTests
             .Node("LayerNormalization", ["x", "scale"], ["y", "mean", "inv_std"])
             .Output("y").Output("mean").Output("inv_std")
             .AssertMatchesOrt();
+
+    /// <summary>Opset 7's spatial=0: statistics per (C,H,W) position, with parameters shaped [C,H,W].</summary>
+    [Fact]
+    public void BatchNormalizationNonSpatialOpset7() =>
+        new TestGraph(7).Input("x", 2, 3, 2, 2)
+            .RandomInitializer("scale", 3, 2, 2).RandomInitializer("bias", 3, 2, 2).RandomInitializer("mean", 3, 2, 2)
+            .Initializer("var", Enumerable.Range(1, 12).Select(v => v / 4f).ToArray(), 3, 2, 2)
+            .Node("BatchNormalization", BatchNormInputs, ["y"], ("spatial", 0L))
+            .Output("y")
+            .AssertMatchesOrt();
 }

@@ -52,4 +52,36 @@ public class ReductionTests
     [InlineData("ReduceMean", 18, null, 0)]
     [InlineData("ReduceMax", 18, new long[] { 1 }, 0)] // axes given: noop does not apply
     public void NoopWithEmptyAxes(string op, long opset, long[]? axes, long keepdims) => Check(op, opset, axes, keepdims, noopWithEmptyAxes: 1);
+
+    [Theory]
+    [InlineData("ReduceMin")]
+    [InlineData("ReduceProd")]
+    [InlineData("ReduceL1")]
+    [InlineData("ReduceSumSquare")]
+    [InlineData("ReduceLogSumExp")]
+    public void OtherReductions(string op)
+    {
+        Check(op, 13, [1, 3], 0);
+        Check(op, 18, [-1, 1], 1);
+    }
+
+    [Fact]
+    public void ReduceLogSumOfPositiveInput() =>
+        new TestGraph(18).Input("x", 2, 3, 4).Initializer("axes", [1L, 2L], 2)
+            .Node("Abs", "x", "a").Node("ReduceLogSum", ["a", "axes"], ["y"], ("keepdims", 0L))
+            .Output("y")
+            .AssertMatchesOrt();
+
+    /// <summary>Rounded inputs make ties, where select_last_index matters.</summary>
+    [Theory]
+    [InlineData("ArgMax", 1L, 1L, 0L)]
+    [InlineData("ArgMax", -1L, 0L, 1L)]
+    [InlineData("ArgMin", 0L, 1L, 1L)]
+    [InlineData("ArgMin", 2L, 0L, 0L)]
+    public void ArgExtremes(string op, long axis, long keepdims, long selectLastIndex) =>
+        new TestGraph(13).Input("x", 3, 4, 5)
+            .Node("Round", "x", "r")
+            .Node(op, "r", "y", ("axis", axis), ("keepdims", keepdims), ("select_last_index", selectLastIndex))
+            .Output("y", OnnxGradSign.Onnx.Proto.TensorProto.Types.DataType.Int64)
+            .AssertMatchesOrt(name: op);
 }

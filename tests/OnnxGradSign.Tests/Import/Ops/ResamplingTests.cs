@@ -63,6 +63,10 @@ public class ResamplingTests
     [InlineData(new float[] { 1, 1, 2, 1.7f }, "mode", "linear", "coordinate_transformation_mode", "align_corners")]
     [InlineData(new float[] { 1, 1, 2, 1.5f }, "mode", "linear", "coordinate_transformation_mode", "pytorch_half_pixel")]
     [InlineData(new float[] { 1, 1, 0.6f, 0.5f }, "mode", "linear", "coordinate_transformation_mode", "pytorch_half_pixel")]
+    [InlineData(new float[] { 1, 1, 2, 1.5f }, "mode", "nearest", "coordinate_transformation_mode", "half_pixel", "nearest_mode", "round_prefer_ceil")]
+    [InlineData(new float[] { 1, 1, 2, 1.5f }, "mode", "nearest", "coordinate_transformation_mode", "asymmetric", "nearest_mode", "ceil")]
+    [InlineData(new float[] { 1, 1, 2, 1.5f }, "mode", "nearest", "coordinate_transformation_mode", "tf_half_pixel_for_nn")]
+    [InlineData(new float[] { 1, 1, 0.6f, 0.5f }, "mode", "linear", "coordinate_transformation_mode", "align_corners")]
     public void ResizeByScales(float[] scales, params object[] attributes) => CheckResize(13, scales, null, attributes);
 
     [Theory]
@@ -120,4 +124,11 @@ public class ResamplingTests
             .Node("SpaceToDepth", "x", "y", ("blocksize", blocksize))
             .Output("y")
             .AssertMatchesOrt();
+
+    [Theory]
+    [InlineData(new float[] { 1, 1, 2, 1.5f }, "linear")]
+    [InlineData(new float[] { 1, 1, 0.6f, 1.7f }, "linear")]
+    [InlineData(new float[] { 1, 1, 2, 1.5f }, "nearest")]
+    public void ResizeHalfPixelSymmetric(float[] scales, string mode) =>
+        CheckResize(19, scales, null, ["mode", mode, "coordinate_transformation_mode", "half_pixel_symmetric"]);
 }

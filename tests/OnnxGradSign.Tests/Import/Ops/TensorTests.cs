@@ -239,4 +239,24 @@ public class TensorTests
         Assert.Equal(inputs[0].shape, y.shape);
         Assert.Equal(inputs[0].data<float>().ToArray(), y.data<float>().ToArray());
     }
+
+    [Theory]
+    [InlineData(1L)]
+    [InlineData(-1L)]
+    public void GatherElements(long axis) =>
+        Check(13, "GatherElements", [("indices", [0, -1, 2, 1, -3, 0], [1, 2, 3])], ["axis", axis], x: [3, 4, 3]);
+
+    [Fact]
+    public void Einsum() =>
+        new TestGraph(12).Input("a", 2, 3, 4).Input("b", 2, 4, 5)
+            .Node("Einsum", ["a", "b"], ["y"], ("equation", "bij,bjk->bik"))
+            .Output("y")
+            .AssertMatchesOrt();
+
+    [Fact]
+    public void SizeAndCastLike() =>
+        new TestGraph(15).Input("x", 2, 3, 4)
+            .Node("Size", "x", "n").Node("CastLike", ["n", "x"], ["nf"]).Node("Mul", ["x", "nf"], ["y"])
+            .Output("y")
+            .AssertMatchesOrt();
 }
