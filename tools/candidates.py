@@ -1,4 +1,5 @@
-"""Small candidate networks for Fashion-MNIST ([N,1,28,28] -> [N,10] logits).
+"""Small candidate networks for Fashion-MNIST ([N,1,28,28] -> [N,10] logits), plus one
+full-size NAS-Bench-201 network for CIFAR-shaped input ([N,3,32,32]) used for benchmarking.
 
 These are the PyTorch sources of the ONNX files in models/. `build(name)` returns the
 module with exactly the weights that export_models.py writes, so other scripts (e.g.
@@ -80,12 +81,16 @@ class NB201Reduction(nn.Module):
 
 
 class NB201Net(nn.Module):
-    def __init__(self, genotype, widths=(8, 16, 32)):
+    """NAS-Bench-201 macro skeleton: stem, `cells` cells per stage, a residual reduction block
+    between stages. The benchmark itself uses widths (16, 32, 64), cells=5, in_channels=3."""
+
+    def __init__(self, genotype, widths=(8, 16, 32), cells=1, in_channels=1):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(1, widths[0], 3, padding=1, bias=False), nn.BatchNorm2d(widths[0]))
-        layers = [NB201Cell(genotype, widths[0])]
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, widths[0], 3, padding=1, bias=False), nn.BatchNorm2d(widths[0]))
+        layers = [NB201Cell(genotype, widths[0]) for _ in range(cells)]
         for c_in, c_out in zip(widths, widths[1:]):
-            layers += [NB201Reduction(c_in, c_out), NB201Cell(genotype, c_out)]
+            layers += [NB201Reduction(c_in, c_out)] + [NB201Cell(genotype, c_out) for _ in range(cells)]
         self.cells = nn.Sequential(*layers)
         self.lastact = nn.Sequential(nn.BatchNorm2d(widths[-1]), nn.ReLU())
         self.classifier = nn.Linear(widths[-1], NUM_CLASSES)
@@ -273,7 +278,12 @@ ARCHITECTURES = {
     "mobilenet_tiny": (MobileNetTiny, 5),
     "mlp_matmul": (MLPMatMul, 6),
     "vit_tiny": (ViTTiny, 7),
+    # Full-size NAS-Bench-201 network (C=16, N=5) for [N,3,32,32] input; benchmarking only.
+    "nb201_full": (lambda: NB201Net(GENOTYPE_A, widths=(16, 32, 64), cells=5, in_channels=3), 8),
 }
+
+# Per-sample input shape of each architecture (without the batch axis).
+INPUT_SHAPES = {name: (3, 32, 32) if name == "nb201_full" else (1, 28, 28) for name in ARCHITECTURES}
 
 SEED_BASE = 2022_0000
 
@@ -294,3 +304,9 @@ GRADSIGN_LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d, nn.Linea
 def gradsign_weights(module):
     """List of (name, weight tensor) of the Conv/ConvTranspose/Linear/MatMul layers (no biases)."""
     return [(f"{name}.weight", m.weight) for name, m in module.named_modules() if isinstance(m, GRADSIGN_LAYERS)]
+
+
+if __name__ == "__main__":
+    for name in ARCHITECTURES:
+        module, _ = build(name)
+        print(f"{name}: {sum(p.numel() for p in module.parameters())} parameters")

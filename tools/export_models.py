@@ -39,8 +39,9 @@ EXPORTS = [
 ]
 
 
-def export(module, mode, opset):
-    """Export `module` and return the ModelProto, holding exactly the module's current weights."""
+def export(module, mode, opset, sample_shape=(1, 28, 28)):
+    """Export `module` (input [batch, *sample_shape]) and return the ModelProto, holding
+    exactly the module's current weights."""
     state = {name: t.detach().clone() for name, t in module.state_dict().items()}
     buffer = io.BytesIO()
     with warnings.catch_warnings():
@@ -48,7 +49,7 @@ def export(module, mode, opset):
         warnings.simplefilter("ignore", UserWarning)
         torch.onnx.export(
             module,
-            torch.zeros(2, 1, 28, 28),  # batch of 2: BatchNorm1d cannot trace a batch of 1 in train mode
+            torch.zeros(2, *sample_shape),  # batch of 2: BatchNorm1d cannot trace a batch of 1 in train mode
             buffer,
             input_names=["input"],
             output_names=["logits"],

@@ -5,4 +5,5 @@ var root = new RootCommand("onnx-gradsign: import ONNX networks into TorchSharp 
 root.Subcommands.Add(InspectCommand.Create());
 root.Subcommands.Add(VerifyCommand.Create());
 root.Subcommands.Add(ScoreCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 return root.Parse(args).Invoke();

@@ -58,19 +58,19 @@ public static class ScoreCommand
                 if (parse.GetValue(threads) is { } t) TorchSharp.torch.set_num_threads(t);
                 settings = new ScoreSettings(
                     parse.GetValue(init) == "keep" ? WeightInit.Keep : WeightInit.Fresh,
-                    parse.GetValue(seeds) is { } list ? ParseNumbers(list, "--seeds").Select(v => (long)v).ToArray() : [parse.GetValue(seed)],
+                    parse.GetValue(seeds) is { } list ? CommonOptions.ParseNumbers(list, "--seeds").Select(v => (long)v).ToArray() : [parse.GetValue(seed)],
                     Enum.Parse<EngineKind>(parse.GetValue(engine)!, ignoreCase: true),
-                    Positive(parse.GetValue(batch), "--batch-size"),
+                    CommonOptions.Positive(parse.GetValue(batch), "--batch-size"),
                     parse.GetValue(reduce) == "mean" ? GradSignReduce.Mean : GradSignReduce.Sum,
                     parse.GetValue(scope) == "all" ? ParameterScope.All : ParameterScope.Weights,
                     parse.GetValue(loss) == "mse" ? LossKind.Mse : LossKind.CrossEntropy,
                     parse.GetValue(output),
-                    new Normalization(ParseNumbers(parse.GetValue(mean) ?? "0", "--mean"), ParseNumbers(parse.GetValue(std) ?? "1", "--std")),
-                    Positive(parse.GetValue(maxMemory), "--max-memory") << 20,
+                    new Normalization(CommonOptions.ParseNumbers(parse.GetValue(mean) ?? "0", "--mean"), CommonOptions.ParseNumbers(parse.GetValue(std) ?? "1", "--std")),
+                    CommonOptions.Positive(parse.GetValue(maxMemory), "--max-memory") << 20,
                     parse.GetValue(perLayer),
-                    ResolveDevice(parse.GetValue(device)!),
+                    CommonOptions.ResolveDevice(parse.GetValue(device)!),
                     parse.GetValue(float64));
-                dataset = LoadData(parse.GetValue(data), parse.GetValue(paths)!, settings.BatchSize);
+                dataset = DatasetLoader.LoadOrDefault(parse.GetValue(data), parse.GetValue(paths)![0], settings.BatchSize);
             }
             catch (Exception e) when (e is FileNotFoundException or ArgumentException)
             {
@@ -97,33 +97,6 @@ public static class ScoreCommand
         });
         return command;
     }
-
-    /// <summary>No --data: the single .npz in the first folder given (models/ ships one), else synthetic inputs.</summary>
-    private static Dataset? LoadData(string? spec, string[] paths, long batchSize)
-    {
-        if (spec is null)
-        {
-            var folder = Directory.Exists(paths[0]) ? paths[0] : Path.GetDirectoryName(Path.GetFullPath(paths[0]))!;
-            var samples = Directory.GetFiles(folder, "*.npz");
-            spec = samples.Length == 1 ? samples[0] : DatasetLoader.SyntheticName;
-        }
-        return spec == DatasetLoader.SyntheticName ? null : DatasetLoader.Load(spec, batchSize);
-    }
-
-    private static string ResolveDevice(string device)
-    {
-        bool cuda = TorchSharp.torch.cuda.is_available();
-        if (device == "cuda" && !cuda) throw new ArgumentException("--device cuda: TorchSharp finds no CUDA device (the build uses libtorch-cpu; see README)");
-        return device == "auto" ? (cuda ? "cuda" : "cpu") : device;
-    }
-
-    private static double[] ParseNumbers(string list, string option)
-    {
-        try { return list.Split(',').Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray(); }
-        catch (FormatException) { throw new ArgumentException($"{option} '{list}': expected comma-separated numbers"); }
-    }
-
-    private static long Positive(long value, string option) => value > 0 ? value : throw new ArgumentException($"{option} must be positive, got {value}");
 
     /// <summary>A one-line progress bar on stderr, shown only when several models are scored on a terminal.</summary>
     private sealed class Progress(int total)

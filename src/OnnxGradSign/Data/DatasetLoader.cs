@@ -28,6 +28,21 @@ public static class DatasetLoader
         throw new ArgumentException($"--data '{spec}': expected a .npz file, idx:IMAGES,LABELS, cifar10:FILES, cifar100:FILES or synthetic");
     }
 
+    /// <summary>
+    /// The data for a run over the given model paths: the named spec, or without one the single .npz in the first folder given
+    /// (models/ ships one); null means synthetic data, made per model.
+    /// </summary>
+    public static Dataset? LoadOrDefault(string? spec, string firstPath, long limit)
+    {
+        if (spec is null)
+        {
+            var folder = Directory.Exists(firstPath) ? firstPath : Path.GetDirectoryName(Path.GetFullPath(firstPath))!;
+            var samples = Directory.GetFiles(folder, "*.npz");
+            spec = samples.Length == 1 ? samples[0] : SyntheticName;
+        }
+        return spec == SyntheticName ? null : Load(spec, limit);
+    }
+
     /// <summary>Seeded normal inputs of the given per-sample shape and uniformly random labels in [0, classes).</summary>
     public static Dataset Synthetic(long[] sampleShape, long count, long classes, long seed)
     {

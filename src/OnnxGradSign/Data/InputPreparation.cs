@@ -50,6 +50,34 @@ public static class InputPreparation
         return (x - mean) / std;
     }
 
+    /// <summary>
+    /// The first batchSize samples of the data fitted to the model's (single) input, or, without data, seeded synthetic samples
+    /// shaped like that input with random labels over the first output's classes.
+    /// </summary>
+    public static (Tensor X, Tensor Y) Batch(OnnxModel model, Dataset? data, long batchSize, Normalization normalization, long seed)
+    {
+        var input = model.Inputs[0];
+        var declared = DeclaredShape(input);
+        if (data is null)
+        {
+            if (declared.Skip(1).Any(d => d < 0))
+                throw new ArgumentException($"{model.Path}: input '{input.Name}' has symbolic axes besides the batch; synthetic data needs a fixed sample shape");
+            var synthetic = DatasetLoader.Synthetic(declared[1..], batchSize, OutputClasses(model), seed);
+            return (synthetic.X, synthetic.Y);
+        }
+        if (data.Count < batchSize)
+            throw new ArgumentException($"--data {data.Source} holds {data.Count} samples, fewer than --batch-size {batchSize}");
+        var x = data.X.narrow(0, 0, batchSize);
+        return (Fit(x, declared, normalization, model.Path, input.Name), data.Y.narrow(0, 0, batchSize));
+    }
+
+    /// <summary>The number of classes of the first output's last axis, for random synthetic labels (10 when unknown).</summary>
+    private static long OutputClasses(OnnxModel model)
+    {
+        var dims = model.Outputs[0].Type?.TensorType?.Shape?.Dim;
+        return dims is { Count: > 0 } && dims[^1].DimValue > 0 ? dims[^1].DimValue : 10;
+    }
+
     /// <summary>The declared per-batch shape of a model input (−1 for symbolic axes).</summary>
     public static long[] DeclaredShape(Onnx.Proto.ValueInfoProto input) =>
         input.Type?.TensorType?.Shape?.Dim.Select(d =>

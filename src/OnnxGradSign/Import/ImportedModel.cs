@@ -60,6 +60,32 @@ public sealed class ImportedModel : nn.Module<Tensor[], Tensor[]>
 
     public override Tensor[] forward(Tensor[] inputs)
     {
+        var values = Execute(inputs, null);
+        return _outputSlots.Select(s => IsOwned(s) ? values[s]! : values[s]!.alias()).ToArray();
+    }
+
+    /// <summary>Runs the graph without gradients in per-sample normalization mode and returns copies of the given slots' values.</summary>
+    internal Dictionary<int, Tensor> Probe(Tensor[] inputs, IReadOnlySet<int> slots)
+    {
+        using var noGrad = no_grad();
+        var mode = Run.BatchNorm;
+        Run.BatchNorm = BatchNormMode.PerSample; // defined even at batch size 1
+        var captured = new Dictionary<int, Tensor>();
+        try
+        {
+            Execute(inputs, (slot, value) => { if (slots.Contains(slot)) captured[slot] = value.clone(); });
+        }
+        finally
+        {
+            Run.BatchNorm = mode;
+        }
+        return captured;
+    }
+
+    internal bool IsConstantSlot(int slot) => _constants.Any(c => c.Slot == slot);
+
+    private Tensor?[] Execute(Tensor[] inputs, Action<int, Tensor>? capture)
+    {
         if (inputs.Length != _inputSlots.Length)
             throw new ArgumentException($"{Source.Path}: the model takes {_inputSlots.Length} inputs, {inputs.Length} given");
         var values = new Tensor?[_slotCount];
@@ -87,6 +113,7 @@ public sealed class ImportedModel : nn.Module<Tensor[], Tensor[]>
                 // Every slot owns its handle, so freeing one slot never invalidates another that holds the same tensor.
                 var r = results[o];
                 values[step.Outputs[o]] = args.Any(a => ReferenceEquals(a, r)) ? r.alias() : r;
+                capture?.Invoke(step.Outputs[o], values[step.Outputs[o]]!);
             }
             foreach (var dead in step.FreeAfter)
             {
@@ -95,7 +122,7 @@ public sealed class ImportedModel : nn.Module<Tensor[], Tensor[]>
                 values[dead] = null;
             }
         }
-        return _outputSlots.Select(s => IsOwned(s) ? values[s]! : values[s]!.alias()).ToArray();
+        return values;
     }
 
     private bool IsOwned(int slot) => !_inputSlots.Contains(slot) && _constants.All(c => c.Slot != slot);

@@ -7,7 +7,7 @@ public enum InitStyle { PyTorch, Keras }
 
 /// <summary>
 /// Fresh random weights in the style of the framework that exported the model. Each parameter draws from its own stream,
-/// seeded by (seed, parameter name), so weights are bit-identical across runs, thread counts and the order of import.
+/// seeded by (seed, parameter key), so weights are bit-identical across runs, thread counts and the order of import.
 /// </summary>
 public static class Initialization
 {
@@ -47,12 +47,12 @@ public static class Initialization
                 // PyTorch draws a layer's bias from U(±1/√fan_in) of its weight.
                 var weight = sameLayer.FirstOrDefault(p => p.Role == ParameterRole.Weight);
                 long fanIn = weight?.FanIn ?? info.FanIn;
-                return Uniform(count, fanIn > 0 ? 1 / Math.Sqrt(fanIn) : 0, seed, info.Name);
+                return Uniform(count, fanIn > 0 ? 1 / Math.Sqrt(fanIn) : 0, seed, info.Key);
             case ParameterRole.Weight when info.Kind == LayerKind.Embedding:
                 // torch.nn.Embedding draws N(0,1); keras Embedding draws U(±0.05).
-                return style == InitStyle.Keras ? Uniform(count, 0.05, seed, info.Name) : Normal(count, seed, info.Name);
+                return style == InitStyle.Keras ? Uniform(count, 0.05, seed, info.Key) : Normal(count, seed, info.Key);
             default:
-                return Uniform(count, WeightBound(info, style), seed, info.Name);
+                return Uniform(count, WeightBound(info, style), seed, info.Key);
         }
     }
 
@@ -73,17 +73,17 @@ public static class Initialization
 
     private static double[] Filled(long count, double value) => Enumerable.Repeat(value, checked((int)count)).ToArray();
 
-    private static double[] Uniform(long count, double bound, long seed, string name)
+    private static double[] Uniform(long count, double bound, long seed, string key)
     {
-        var rng = new SplitMix64(Mix((ulong)seed, name));
+        var rng = new SplitMix64(Mix((ulong)seed, key));
         var values = new double[count];
         for (long i = 0; i < count; i++) values[i] = (2 * rng.NextDouble() - 1) * bound;
         return values;
     }
 
-    private static double[] Normal(long count, long seed, string name)
+    private static double[] Normal(long count, long seed, string key)
     {
-        var rng = new SplitMix64(Mix((ulong)seed, name));
+        var rng = new SplitMix64(Mix((ulong)seed, key));
         var values = new double[count];
         for (long i = 0; i < count; i++) // Box-Muller
             values[i] = Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());

@@ -8,7 +8,8 @@ namespace OnnxGradSign.Import;
 
 public enum WeightInit { Fresh, Keep }
 
-public sealed record ImportOptions(WeightInit Init = WeightInit.Fresh, long Seed = 0);
+/// <param name="FoldShapes">Fold shape arithmetic on runtime tensors into constants or batch-size functions (see <see cref="ShapeFolding"/>).</param>
+public sealed record ImportOptions(WeightInit Init = WeightInit.Fresh, long Seed = 0, bool FoldShapes = true);
 
 public sealed record UnsupportedNode(string Node, string Domain, string OpType, long Opset, string Reason);
 
@@ -22,22 +23,11 @@ public sealed class UnsupportedOpsException(string file, IReadOnlyList<Unsupport
 
 /// <summary>
 /// Builds an <see cref="ImportedModel"/> from an ONNX graph. Nodes whose inputs are all known at import time are folded into constants
-/// by running their own kernels; constants that reach a weight slot become parameters, whatever produced them.
+/// by running their own kernels; constants that reach a weight slot become parameters, whatever produced them. Shape arithmetic on
+/// runtime tensors is then probed and folded too, and the graph imported once more with those values known.
 /// </summary>
 public static class OnnxImporter
 {
-    private sealed class Value
-    {
-        public Tensor? Constant;
-        public required string Origin;
-        public int Slot = -1;
-        public NodeProto? Producer;
-        public ParameterInfo? Parameter;
-        public bool IsInitializer;
-    }
-
-    private static readonly HashSet<string> NeverFolded = ["RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli"];
-
     public static ImportedModel Import(string path, ImportOptions? options = null) => Import(OnnxModel.Load(path), options);
 
     public static ImportedModel Import(OnnxModel model, ImportOptions? options = null, OpRegistry? registry = null)
@@ -46,133 +36,182 @@ public static class OnnxImporter
         registry ??= OpRegistry.Default;
         using var noGrad = no_grad();
 
-        var values = new Dictionary<string, Value>();
-        int slotCount = 0;
-        var inputSlots = model.Inputs.Select(i => { values[i.Name] = new Value { Origin = i.Name, Slot = slotCount }; return slotCount++; }).ToArray();
-        foreach (var name in model.Initializers.Keys)
-            values[name] = new Value { Origin = name, Constant = model.ReadInitializer(name), IsInitializer = true };
-
-        var steps = new List<ImportedStep>();
-        var constants = new List<ConstantSlot>();
-        var parameters = new List<ParameterInfo>();
-        var tensors = new Dictionary<string, Tensor>();
-        var unsupported = new List<UnsupportedNode>();
-        var fold = new RunContext();
-
-        foreach (var node in model.Nodes)
+        var imported = new ImportPass(model, registry, new Dictionary<string, ShapeValue>()).Build();
+        if (options.FoldShapes && ShapeFolding.Analyze(imported) is { Count: > 0 } known)
         {
-            long opset = model.OpsetFor(node.Domain);
-            var context = new NodeContext(model, node, opset,
-                name => values.TryGetValue(name, out var v) ? v.Constant : null,
-                name => values.TryGetValue(name, out var v) ? v.Producer : null);
-            OpKernel kernel;
-            try
+            imported.Dispose();
+            imported = new ImportPass(model, registry, known).Build();
+        }
+        if (options.Init == WeightInit.Fresh) Initialization.Apply(imported, Initialization.StyleFor(model.ProducerName), options.Seed);
+        return imported;
+    }
+
+    private sealed class Value
+    {
+        public Tensor? Constant;
+        public ShapeValue? BatchAffine;
+        public required string Origin;
+        public int Slot = -1;
+        public NodeProto? Producer;
+        public ParameterInfo? Parameter;
+        public bool IsInitializer;
+    }
+
+    /// <summary>One walk over the graph, building slots, steps, parameters and buffers.</summary>
+    private sealed class ImportPass(OnnxModel model, OpRegistry registry, IReadOnlyDictionary<string, ShapeValue> known)
+    {
+        private static readonly HashSet<string> NeverFolded = ["RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli"];
+
+        private readonly Dictionary<string, Value> _values = new();
+        private readonly List<ImportedStep> _steps = new();
+        private readonly List<ConstantSlot> _constants = new();
+        private readonly List<ParameterInfo> _parameters = new();
+        private readonly Dictionary<string, Tensor> _tensors = new();
+        private readonly RunContext _fold = new();
+        private int[] _inputSlots = [];
+        private int _slotCount;
+
+        public ImportedModel Build()
+        {
+            _inputSlots = model.Inputs.Select(i => { _values[i.Name] = new Value { Origin = i.Name, Slot = _slotCount }; return _slotCount++; }).ToArray();
+            foreach (var name in model.Initializers.Keys)
+                _values[name] = new Value { Origin = name, Constant = model.ReadInitializer(name), IsInitializer = true };
+
+            var unsupported = new List<UnsupportedNode>();
+            foreach (var node in model.Nodes)
             {
-                var converter = registry.Find(node.Domain, node.OpType, opset)
-                    ?? throw new UnsupportedNodeException(opset == 0 ? $"the model imports no opset for domain '{node.Domain}'" : "no converter for this op and opset");
-                kernel = converter(context);
-            }
-            catch (UnsupportedNodeException e)
-            {
-                unsupported.Add(new UnsupportedNode(context.Name, node.Domain, node.OpType, opset, e.Message));
-                foreach (var output in node.Output) values[output] = new Value { Origin = output, Slot = -1, Producer = node };
-                continue;
+                if (node.Output.Where(o => o.Length > 0).All(known.ContainsKey))
+                {
+                    foreach (var output in node.Output.Where(o => o.Length > 0))
+                        _values[output] = known[output].IsConstant
+                            ? new Value { Origin = output, Constant = known[output].Offset, Producer = node }
+                            : new Value { Origin = output, BatchAffine = known[output], Producer = node };
+                    continue;
+                }
+                long opset = model.OpsetFor(node.Domain);
+                var context = new NodeContext(model, node, opset,
+                    name => _values.TryGetValue(name, out var v) ? v.Constant : null,
+                    name => _values.TryGetValue(name, out var v) ? v.Producer : null);
+                OpKernel kernel;
+                try
+                {
+                    var converter = registry.Find(node.Domain, node.OpType, opset)
+                        ?? throw new UnsupportedNodeException(opset == 0 ? $"the model imports no opset for domain '{node.Domain}'" : "no converter for this op and opset");
+                    kernel = converter(context);
+                }
+                catch (UnsupportedNodeException e)
+                {
+                    unsupported.Add(new UnsupportedNode(context.Name, node.Domain, node.OpType, opset, e.Message));
+                    foreach (var output in node.Output) _values[output] = new Value { Origin = output, Producer = node };
+                    continue;
+                }
+
+                bool foldable = context.Declarations.Count == 0 && !NeverFolded.Contains(node.OpType)
+                    && node.Input.Where(i => i.Length > 0).All(i => _values[i].Constant is not null);
+                if (foldable) Fold(node, kernel);
+                else AddStep(node, kernel, context);
             }
 
-            var present = node.Input.Where(i => i.Length > 0).ToList();
-            bool foldable = context.Declarations.Count == 0 && !NeverFolded.Contains(node.OpType)
-                && present.All(i => values[i].Constant is not null);
-            if (foldable)
-            {
-                FoldNode(model, node, kernel, fold, values);
-                continue;
-            }
+            if (unsupported.Count > 0) throw new UnsupportedOpsException(model.Path, unsupported);
+            var outputSlots = model.Outputs.Select(o => Materialize(_values[o.Name], null, null)).ToArray();
+            return new ImportedModel(model, _slotCount, _inputSlots, outputSlots, _steps, _constants, _parameters, _tensors);
+        }
 
+        private void AddStep(NodeProto node, OpKernel kernel, NodeContext context)
+        {
             var inputs = new int[node.Input.Count];
             for (int i = 0; i < inputs.Length; i++)
             {
                 if (node.Input[i].Length == 0) { inputs[i] = -1; continue; }
-                var value = values[node.Input[i]];
-                inputs[i] = Materialize(value, context.Declarations.GetValueOrDefault(i), context, ref slotCount, constants, parameters, tensors);
+                var value = _values[node.Input[i]];
+                inputs[i] = Materialize(value, context.Declarations.GetValueOrDefault(i), context);
                 if (context.Declarations.ContainsKey(i) && value.Parameter is not null) context.Parameters[i] = value.Parameter;
             }
             var outputs = node.Output.Select(name =>
             {
                 if (name.Length == 0) return -1;
-                values[name] = new Value { Origin = name, Slot = slotCount, Producer = node };
-                return slotCount++;
+                _values[name] = new Value { Origin = name, Slot = _slotCount, Producer = node };
+                return _slotCount++;
             }).ToArray();
-            steps.Add(new ImportedStep(node, inputs, outputs, kernel));
+            _steps.Add(new ImportedStep(node, inputs, outputs, kernel));
         }
 
-        if (unsupported.Count > 0) throw new UnsupportedOpsException(model.Path, unsupported);
+        private void Fold(NodeProto node, OpKernel kernel)
+        {
+            // Identity keeps the value itself, so a weight tied through Identity stays one parameter.
+            if (node.OpType == "Identity")
+            {
+                _values[node.Output[0]] = _values[node.Input[0]];
+                return;
+            }
+            var inputs = node.Input.Select(i => i.Length == 0 ? null : _values[i]).ToArray();
+            Tensor[] results;
+            try
+            {
+                results = kernel(inputs.Select(v => v?.Constant).ToArray(), _fold);
+            }
+            catch (Exception e)
+            {
+                throw new OnnxModelException(model.Path, $"{node.OpType} failed while folding constants: {e.Message}", OnnxModel.Describe(node), e);
+            }
+            // A weight reshaped or transposed at export keeps its name: the origin of the largest input, else the node's own name.
+            var source = inputs.Where(v => v is not null).MaxBy(v => v!.Constant!.NumberOfElements);
+            for (int o = 0; o < node.Output.Count; o++)
+            {
+                if (node.Output[o].Length == 0) continue;
+                string origin = source is { Constant.NumberOfElements: > 1 } && node.Output.Count == 1 ? source.Origin
+                    : node.Output.Count == 1 && node.Name.Length > 0 ? node.Name : node.Output[o];
+                _values[node.Output[o]] = new Value { Origin = origin, Constant = results[o], Producer = node };
+            }
+        }
 
-        var outputSlots = model.Outputs.Select(o => Materialize(values[o.Name], null, null, ref slotCount, constants, parameters, tensors)).ToArray();
-        var imported = new ImportedModel(model, slotCount, inputSlots, outputSlots, steps, constants, parameters, tensors);
-        if (options.Init == WeightInit.Fresh) Initialization.Apply(imported, Initialization.StyleFor(model.ProducerName), options.Seed);
-        return imported;
-    }
+        /// <summary>
+        /// The slot of a value. A constant gets one the first time a step reads it, as a parameter when declared a weight, else a buffer;
+        /// a batch-affine shape value gets a step computing it from the batch size.
+        /// </summary>
+        private int Materialize(Value value, ParameterDeclaration? declaration, NodeContext? context)
+        {
+            if (value.Slot >= 0) return value.Slot;
+            if (value.BatchAffine is { } affine)
+            {
+                value.Slot = _slotCount++;
+                var node = new NodeProto { Name = $"{value.Origin} (batch-size function)", OpType = "BatchAffineShape" };
+                node.Output.Add(value.Origin);
+                _steps.Add(new ImportedStep(node, [_inputSlots[affine.BatchInput]], [value.Slot], affine.Kernel));
+                return value.Slot;
+            }
+            if (value.Constant is null) return value.Slot;
+            var key = UniqueKey(value.Origin);
+            var tensor = value.Constant;
+            bool isParameter = false;
+            // PyTorch writes every nn.Parameter as a named initializer and its own constants as 'onnx::…' ones: a named float
+            // initializer that reaches a data op is learned even when no weight slot claims it (position embeddings, class tokens).
+            if (declaration is null && context is not null && value.IsInitializer && tensor.is_floating_point() && !value.Origin.StartsWith("onnx::"))
+                declaration = new ParameterDeclaration(LayerKind.Other, ParameterRole.Learned);
+            if (declaration is not null && context is not null)
+            {
+                var info = new ParameterInfo(value.Origin, key, declaration.Kind, declaration.Role, context.Name, tensor.shape,
+                    declaration.FanIn, declaration.FanOut, declaration.Groups);
+                _parameters.Add(info);
+                value.Parameter = info;
+                isParameter = info.Trainable;
+            }
+            // Parameters must own their storage: a folded constant may share it with another value.
+            _tensors[key] = isParameter ? tensor.clone() : tensor;
+            value.Slot = _slotCount++;
+            _constants.Add(new ConstantSlot(value.Slot, key, isParameter));
+            return value.Slot;
+        }
 
-    private static void FoldNode(OnnxModel model, NodeProto node, OpKernel kernel, RunContext fold, Dictionary<string, Value> values)
-    {
-        // Identity keeps the value itself, so a weight tied through Identity stays one parameter.
-        if (node.OpType == "Identity")
+        /// <summary>Module keys allow no dots; keep names readable and unique.</summary>
+        private string UniqueKey(string origin)
         {
-            values[node.Output[0]] = values[node.Input[0]];
-            return;
+            var sb = new StringBuilder(origin.Length);
+            foreach (var c in origin) sb.Append(char.IsLetterOrDigit(c) || c == '_' ? c : '_');
+            var key = sb.Length == 0 ? "const" : sb.ToString();
+            var unique = key;
+            for (int n = 1; _tensors.ContainsKey(unique); n++) unique = $"{key}_{n}";
+            return unique;
         }
-        Tensor[] results;
-        try
-        {
-            results = kernel(node.Input.Select(i => i.Length == 0 ? null : values[i].Constant).ToArray(), fold);
-        }
-        catch (Exception e)
-        {
-            throw new OnnxModelException(model.Path, $"{node.OpType} failed while folding constants: {e.Message}", OnnxModel.Describe(node), e);
-        }
-        for (int o = 0; o < node.Output.Count; o++)
-        {
-            if (node.Output[o].Length == 0) continue;
-            string origin = node.Output.Count == 1 && node.Name.Length > 0 ? node.Name : node.Output[o];
-            values[node.Output[o]] = new Value { Origin = origin, Constant = results[o], Producer = node };
-        }
-    }
-
-    /// <summary>The slot of a value; a constant gets one the first time a step reads it, as a parameter when declared a weight, else a buffer.</summary>
-    private static int Materialize(Value value, ParameterDeclaration? declaration, NodeContext? context, ref int slotCount,
-        List<ConstantSlot> constants, List<ParameterInfo> parameters, Dictionary<string, Tensor> tensors)
-    {
-        if (value.Slot >= 0 || value.Constant is null) return value.Slot;
-        var key = UniqueKey(value.Origin, tensors);
-        var tensor = value.Constant;
-        bool isParameter = false;
-        // PyTorch writes every nn.Parameter as a named initializer and its own constants as 'onnx::…' ones: a named float
-        // initializer that reaches a data op is learned even when no weight slot claims it (position embeddings, class tokens).
-        if (declaration is null && context is not null && value.IsInitializer && tensor.is_floating_point() && !value.Origin.StartsWith("onnx::"))
-            declaration = new ParameterDeclaration(LayerKind.Other, ParameterRole.Learned);
-        if (declaration is not null && context is not null)
-        {
-            var info = new ParameterInfo(value.Origin, key, declaration.Kind, declaration.Role, context.Name, tensor.shape,
-                declaration.FanIn, declaration.FanOut, declaration.Groups);
-            parameters.Add(info);
-            value.Parameter = info;
-            isParameter = info.Trainable;
-        }
-        // Parameters must own their storage: a folded constant may share it with another value.
-        tensors[key] = isParameter ? tensor.clone() : tensor;
-        value.Slot = slotCount++;
-        constants.Add(new ConstantSlot(value.Slot, key, isParameter));
-        return value.Slot;
-    }
-
-    /// <summary>Module keys allow no dots; keep names readable and unique.</summary>
-    private static string UniqueKey(string origin, Dictionary<string, Tensor> taken)
-    {
-        var sb = new StringBuilder(origin.Length);
-        foreach (var c in origin) sb.Append(char.IsLetterOrDigit(c) || c == '_' ? c : '_');
-        var key = sb.Length == 0 ? "const" : sb.ToString();
-        var unique = key;
-        for (int n = 1; taken.ContainsKey(unique); n++) unique = $"{key}_{n}";
-        return unique;
     }
 }

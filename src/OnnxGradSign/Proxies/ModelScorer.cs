@@ -44,7 +44,7 @@ public static class ModelScorer
                 imported.to(device);
                 if (settings.Float64) imported.to(ScalarType.Float64);
                 parameters = imported.ParameterInfos.Where(p => p.Trainable).Sum(p => p.Count);
-                var (x, y) = Batch(model, data, settings, seed, imported.OutputNames.Count);
+                var (x, y) = InputPreparation.Batch(model, data, settings.BatchSize, settings.Normalization, seed);
                 var sums = PerSampleGradients.Compute(imported, x.to(device).to_type(settings.Float64 ? ScalarType.Float64 : ScalarType.Float32), y.to(device),
                     new GradientSettings(settings.Loss, settings.Params, outputIndex, settings.MaxMemoryBytes), settings.Engine);
                 scores.Add(GradSign.Score(sums, settings.Reduce));
@@ -72,37 +72,12 @@ public static class ModelScorer
         }
     }
 
-    private static int OutputIndex(OnnxModel model, string? name)
+    public static int OutputIndex(OnnxModel model, string? name)
     {
         if (name is null) return 0;
         for (int k = 0; k < model.Outputs.Count; k++)
             if (model.Outputs[k].Name == name) return k;
-        throw new ArgumentException($"{model.Path}: --output '{name}' is not a graph output (outputs: {string.Join(", ", model.Outputs.Select(o => o.Name))})");
-    }
-
-    private static (Tensor X, Tensor Y) Batch(OnnxModel model, Dataset? data, ScoreSettings settings, long seed, int outputs)
-    {
-        var input = model.Inputs[0];
-        var declared = InputPreparation.DeclaredShape(input);
-        if (data is null)
-        {
-            if (declared.Skip(1).Any(d => d < 0))
-                throw new ArgumentException($"{model.Path}: input '{input.Name}' has symbolic axes besides the batch; synthetic data needs a fixed sample shape");
-            var classes = OutputClasses(model);
-            var synthetic = DatasetLoader.Synthetic(declared[1..], settings.BatchSize, classes, seed);
-            return (synthetic.X, synthetic.Y);
-        }
-        if (data.Count < settings.BatchSize)
-            throw new ArgumentException($"--data {data.Source} holds {data.Count} samples, fewer than --batch-size {settings.BatchSize}");
-        var x = data.X.narrow(0, 0, settings.BatchSize);
-        return (InputPreparation.Fit(x, declared, settings.Normalization, model.Path, input.Name), data.Y.narrow(0, 0, settings.BatchSize));
-    }
-
-    /// <summary>The number of classes of the first output's last axis, for random synthetic labels (10 when unknown).</summary>
-    private static long OutputClasses(OnnxModel model)
-    {
-        var dims = model.Outputs[0].Type?.TensorType?.Shape?.Dim;
-        return dims is { Count: > 0 } && dims[^1].DimValue > 0 ? dims[^1].DimValue : 10;
+        throw new ArgumentException($"{model.Path}: --output-name '{name}' is not a graph output (outputs: {string.Join(", ", model.Outputs.Select(o => o.Name))})");
     }
 
     private static List<string> Warnings(SignSums sums)

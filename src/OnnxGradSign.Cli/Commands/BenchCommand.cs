@@ -1,0 +1,71 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using OnnxGradSign.Data;
+using OnnxGradSign.Gradients;
+using OnnxGradSign.Import;
+using OnnxGradSign.Onnx;
+using OnnxGradSign.Reporting;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace OnnxGradSign.Cli.Commands;
+
+public static class BenchCommand
+{
+    public static Command Create()
+    {
+        var modelPath = new Argument<string>("model") { Description = "The ONNX file to time" };
+        var data = new Option<string?>("--data") { Description = "As for score (default: the one .npz beside the model, else synthetic)" };
+        var batch = new Option<long>("--batch-size") { Description = "Samples per pass", DefaultValueFactory = _ => 64 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed rounds after one warm-up (the median is reported)", DefaultValueFactory = _ => 3 };
+        var init = new Option<string>("--init") { Description = "fresh|keep", DefaultValueFactory = _ => "fresh" };
+        init.AcceptOnlyFromAmong("fresh", "keep");
+        var seed = CommonOptions.Seed();
+        var threads = new Option<int?>("--threads") { Description = "CPU threads for torch (default: torch's)" };
+        var device = new Option<string>("--device") { Description = "auto|cpu|cuda", DefaultValueFactory = _ => "auto" };
+        device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
+        var format = CommonOptions.Format("table", "json");
+        var command = new Command("bench", "Time the loop engine, the vectorized engine and a plain batched forward+backward side by side")
+        {
+            modelPath, data, batch, repeats, init, seed, threads, device, format,
+        };
+        command.SetAction(parse =>
+        {
+            BenchResult result;
+            try
+            {
+                var path = parse.GetValue(modelPath)!;
+                if (parse.GetValue(threads) is { } t) set_num_threads(t);
+                long batchSize = CommonOptions.Positive(parse.GetValue(batch), "--batch-size");
+                var dataset = DatasetLoader.LoadOrDefault(parse.GetValue(data), path, batchSize);
+                var model = OnnxModel.Load(path);
+                var dev = new Device(CommonOptions.ResolveDevice(parse.GetValue(device)!));
+                using var imported = OnnxImporter.Import(model, new ImportOptions(parse.GetValue(init) == "keep" ? WeightInit.Keep : WeightInit.Fresh, parse.GetValue(seed)));
+                imported.to(dev);
+                var (x, y) = InputPreparation.Batch(model, dataset, batchSize, Normalization.None, parse.GetValue(seed));
+                result = EngineBenchmark.Run(imported, x.to(dev), y.to(dev), new GradientSettings(), (int)CommonOptions.Positive(parse.GetValue(repeats), "--repeats"));
+            }
+            catch (Exception e) when (e is FileNotFoundException or ArgumentException or OnnxModelException or NotSupportedException)
+            {
+                Console.Error.WriteLine(e.Message);
+                return e is OnnxModelException or NotSupportedException ? ExitCodes.ModelFailed : ExitCodes.Usage;
+            }
+            Console.Write(parse.GetValue(format) == "json" ? Json.Serialize(result) + "\n" : Table(result));
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static string Table(BenchResult r)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{r.Model}: {r.Parameters:N0} parameters, batch {r.BatchSize}, {r.Threads} thread(s)"));
+        foreach (var t in r.Timings)
+            sb.AppendLine(string.Create(CultureInfo.InvariantCulture, $"  {t.Name,-18} {t.MedianSeconds,9:0.000} s  (median of {t.Seconds.Count})"));
+        double loop = r.Median(EngineBenchmark.Loop), vectorized = r.Median(EngineBenchmark.Vectorized), floor = r.Median(EngineBenchmark.Floor);
+        sb.AppendLine(string.Create(CultureInfo.InvariantCulture, $"  loop / vectorized           {loop / vectorized,6:0.00}x"));
+        sb.AppendLine(string.Create(CultureInfo.InvariantCulture, $"  vectorized / forward+backward {vectorized / floor,4:0.00}x"));
+        return sb.ToString();
+    }
+}
