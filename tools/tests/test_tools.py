@@ -1,0 +1,46 @@
+"""The Python side regenerates what the repository commits: the example models, the sample data and the reference scores.
+
+Run with Debian's interpreter: /usr/bin/python3 -m pytest tools/tests
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TOOLS = Path(__file__).resolve().parent.parent
+REPO = TOOLS.parent
+MODELS = REPO / "models"
+
+
+def run(script, *args):
+    subprocess.run([sys.executable, str(TOOLS / script), *map(str, args)], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    out = tmp_path_factory.mktemp("models")
+    run("export_models.py", "--out", out)
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in MODELS.glob("*.onnx")) + ["manifest.json"])
+def test_export_regenerates_the_committed_models_byte_for_byte(exported, name):
+    assert (exported / name).read_bytes() == (MODELS / name).read_bytes()
+
+
+def test_sample_data_is_regenerated_byte_for_byte(tmp_path):
+    run("make_sample_data.py", "--out", tmp_path / "sample.npz")
+    assert (tmp_path / "sample.npz").read_bytes() == (MODELS / "fashion-mnist-sample.npz").read_bytes()
+
+
+def test_reference_reproduces_the_committed_expected_scores(tmp_path):
+    out = tmp_path / "expected.json"
+    run("reference/gradsign.py", "--models", MODELS, "--data", MODELS / "fashion-mnist-sample.npz", "--out", out)
+    fresh = json.loads(out.read_text())
+    committed = json.loads((TOOLS / "reference" / "expected_gradsign.json").read_text())
+    assert fresh.keys() == committed.keys()
+    for model in committed:
+        assert fresh[model]["sum_float64"] == committed[model]["sum_float64"], model
+        assert fresh[model]["sum"] == pytest.approx(committed[model]["sum"], rel=1e-4), model
