@@ -55,3 +55,33 @@ public class EngineAgreementTests
             Assert.True(whole.Parameters[k].SignSum.eq(chunked.Parameters[k].SignSum).all().item<bool>());
     }
 }
+
+/// <summary>Per-sample convolution gradients for every geometry the converter emits, against the loop engine in float64.</summary>
+public class ConvolutionGeometryTests
+{
+    [Theory]
+    [InlineData(new long[] { 3, 4, 9, 9 }, new long[] { 6, 4, 3, 3 }, 1, new long[] { 1, 1 }, new long[] { 1, 1, 1, 1 }, new long[] { 1, 1 })]
+    [InlineData(new long[] { 3, 4, 9, 10 }, new long[] { 6, 4, 3, 2 }, 1, new long[] { 2, 3 }, new long[] { 0, 1, 2, 0 }, new long[] { 1, 1 })]
+    [InlineData(new long[] { 3, 4, 11, 11 }, new long[] { 4, 2, 3, 3 }, 2, new long[] { 1, 2 }, new long[] { 2, 2, 2, 2 }, new long[] { 2, 3 })]
+    [InlineData(new long[] { 3, 6, 8, 8 }, new long[] { 12, 1, 3, 3 }, 6, new long[] { 2, 2 }, new long[] { 1, 1, 1, 1 }, new long[] { 1, 1 })]
+    [InlineData(new long[] { 3, 4, 12 }, new long[] { 5, 4, 3 }, 1, new long[] { 2 }, new long[] { 1, 0 }, new long[] { 2 })]
+    [InlineData(new long[] { 2, 2, 5, 6, 5 }, new long[] { 3, 2, 2, 3, 2 }, 1, new long[] { 1, 2, 1 }, new long[] { 0, 1, 1, 1, 0, 0 }, new long[] { 1, 1, 2 })]
+    public void Vectorized_equals_loop(long[] input, long[] weight, long group, long[] strides, long[] pads, long[] dilations)
+    {
+        int spatial = input.Length - 2;
+        var axes = Enumerable.Range(2, spatial).Select(a => (long)a).ToArray();
+        var graph = new OnnxGradSign.Tests.Import.TestGraph(13).Input("x", input).RandomInitializer("w", weight)
+            .Node("Conv", ["x", "w"], ["y"], ("group", group), ("strides", strides), ("pads", pads), ("dilations", dilations))
+            .Node("ReduceMean", "y", "logits", ("axes", axes), ("keepdims", 0L))
+            .Output("logits");
+        using var model = graph.Import();
+        model.to(ScalarType.Float64);
+        var x = randn(input, ScalarType.Float64, generator: new Generator(3));
+        var y = randint(0, weight[0], [input[0]], generator: new Generator(4));
+        var loop = PerSampleGradients.Compute(model, x, y, new GradientSettings(), EngineKind.Loop);
+        var vectorized = PerSampleGradients.Compute(model, x, y, new GradientSettings(), EngineKind.Vectorized);
+        Assert.Equal(EngineKind.Vectorized, vectorized.Engine);
+        Assert.True(loop.Parameters[0].SignSum.eq(vectorized.Parameters[0].SignSum).all().item<bool>());
+        Assert.Equal(loop.Parameters[0].Zeros, vectorized.Parameters[0].Zeros);
+    }
+}
