@@ -68,7 +68,9 @@ public static class ModelScorer
         catch (Exception e) when (e is OnnxModelException or ArgumentException or NotSupportedException or IOException or InvalidDataException
             or UnauthorizedAccessException or ExternalException)
         {
-            return record with { Error = e.Message, Seconds = clock.Elapsed.TotalSeconds };
+            // Every error names the model: messages from deeper down (data, loss) may not.
+            var message = e.Message.Contains(path) ? e.Message : $"{path}: {e.Message}";
+            return record with { Error = message, Seconds = clock.Elapsed.TotalSeconds };
         }
     }
 

@@ -35,11 +35,15 @@ public class ReferenceParityTests
 
     [Theory]
     [MemberData(nameof(Compared))]
-    public void Float32_scores_stay_within_rounding_of_the_reference(string file, EngineKind engine)
+    public void Float32_scores_are_within_1e4_of_the_exact_reference(string file, EngineKind engine)
     {
-        // float32 flips the sign of gradients within rounding of zero (about 1e-12 in float64); each flip moves the score by 2.
-        double expected = Reference[file].Sum;
-        Assert.InRange(Math.Abs(Score(file, engine, float64: false) - expected) / expected, 0, 2e-4);
+        // float32 flips the sign of gradients within rounding of zero (about 1e-12 in float64), each flip moving the score by 2:
+        // compared with the exact (float64) reference the default float32 score stays within 1e-4; two float32 runs on different
+        // kernels (ours, PyTorch's) can differ by twice that, which the float32 reference value is also checked for.
+        var expected = Reference[file];
+        double ours = Score(file, engine, float64: false);
+        Assert.InRange(Math.Abs(ours - expected.SumFloat64) / expected.SumFloat64, 0, 1e-4);
+        Assert.InRange(Math.Abs(ours - expected.Sum) / expected.Sum, 0, 2e-4);
     }
 
     [Fact]
