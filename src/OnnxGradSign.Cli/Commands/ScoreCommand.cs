@@ -14,8 +14,11 @@ public static class ScoreCommand
     public static Command Create()
     {
         var paths = new Argument<string[]>("paths") { Description = "ONNX files or folders (searched recursively)", Arity = ArgumentArity.OneOrMore };
-        var proxy = new Option<string>("--proxy") { Description = "Proxy to compute: gradsign", DefaultValueFactory = _ => "gradsign" };
-        proxy.AcceptOnlyFromAmong("gradsign");
+        var proxy = new Option<string>("--proxy")
+        {
+            Description = "Proxies, comma-separated: " + string.Join(",", ProxyCatalog.All.Select(p => p.Name)) + ", all, vote(a,b,...), logrank(a,b,...); the table ranks by the first",
+            DefaultValueFactory = _ => "gradsign",
+        };
         var init = new Option<string>("--init") { Description = "fresh (random, in the exporting framework's style) or keep (the file's weights)", DefaultValueFactory = _ => "fresh" };
         init.AcceptOnlyFromAmong("fresh", "keep");
         var seed = CommonOptions.Seed();
@@ -43,7 +46,7 @@ public static class ScoreCommand
         var file = new Option<string?>("--output", "-o") { Description = "Write the results to FILE instead of standard output" };
         var failFast = new Option<bool>("--fail-fast") { Description = "Stop at the first model that fails, with exit code 1" };
 
-        var command = new Command("score", "Score candidate networks with GradSign, best first")
+        var command = new Command("score", "Score candidate networks with GradSign and peer zero-cost proxies, best first")
         {
             paths, proxy, init, seed, seeds, engine, threads, data, batch, mean, std, reduce, scope, loss, output, device, maxMemory, perLayer, float64, format, file, failFast,
         };
@@ -51,10 +54,12 @@ public static class ScoreCommand
         {
             List<string> files;
             ScoreSettings settings;
+            IReadOnlyList<ProxySpec> proxies;
             Dataset? dataset;
             try
             {
                 files = ModelFiles.Expand(parse.GetValue(paths)!);
+                proxies = ProxySelection.Parse(parse.GetValue(proxy)!);
                 if (parse.GetValue(threads) is { } t) TorchSharp.torch.set_num_threads(t);
                 settings = new ScoreSettings(
                     parse.GetValue(init) == "keep" ? WeightInit.Keep : WeightInit.Fresh,
@@ -69,7 +74,7 @@ public static class ScoreCommand
                     CommonOptions.Positive(parse.GetValue(maxMemory), "--max-memory") << 20,
                     parse.GetValue(perLayer),
                     CommonOptions.ResolveDevice(parse.GetValue(device)!),
-                    parse.GetValue(float64));
+                    parse.GetValue(float64)) { Proxies = ProxySelection.Needed(proxies) };
                 dataset = DatasetLoader.LoadOrDefault(parse.GetValue(data), parse.GetValue(paths)![0], settings.BatchSize);
             }
             catch (Exception e) when (e is FileNotFoundException or ArgumentException)
@@ -89,7 +94,9 @@ public static class ScoreCommand
             }
             progress.Done();
 
-            var text = ScoreWriter.Write(records, Enum.Parse<ScoreFormat>(parse.GetValue(format)!, ignoreCase: true));
+            var withEnsembles = Ensembles.Apply(records, proxies);
+            var columns = ScoreWriter.ScoreColumns(proxies.Select(p => p.Name), settings.Seeds.Length > 1);
+            var text = ScoreWriter.Write(withEnsembles, Enum.Parse<ScoreFormat>(parse.GetValue(format)!, ignoreCase: true), columns);
             if (parse.GetValue(file) is { } target) File.WriteAllText(target, text);
             else Console.Write(text);
             bool failedFast = parse.GetValue(failFast) && records.Any(r => r.Status != ScoreRecord.Ok);

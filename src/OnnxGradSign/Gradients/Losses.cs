@@ -22,4 +22,7 @@ public static class Losses
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
     }
+
+    /// <summary>The batch's mean loss, as the zero-cost proxies' reference code computes it on the whole batch.</summary>
+    public static Tensor Mean(Tensor output, Tensor labels, LossKind kind) => SumOfPerSample(output, labels, kind) / labels.shape[0];
 }

@@ -105,6 +105,7 @@ public sealed class ImportedModel : nn.Module<Tensor[], Tensor[]>
             {
                 throw new OnnxModelException(Source.Path, $"{step.Node.OpType} failed: {e.Message}", OnnxModel.Describe(step.Node), e);
             }
+            Run.OnNode?.Invoke(step.Node, args, results);
             if (results.Length < step.Outputs.Length)
                 throw new OnnxModelException(Source.Path, $"{step.Node.OpType} produced {results.Length} of its {step.Outputs.Length} outputs", OnnxModel.Describe(step.Node));
             for (int o = 0; o < step.Outputs.Length; o++)
@@ -117,8 +118,8 @@ public sealed class ImportedModel : nn.Module<Tensor[], Tensor[]>
             }
             foreach (var dead in step.FreeAfter)
             {
-                // An observer (the vectorized engine) keeps layer inputs and outputs past their last use.
-                if (Run.OnWeightLayer is null) values[dead]?.Dispose();
+                // Observers (the vectorized engine, proxies) keep layer inputs and outputs past their last use.
+                if (Run.OnWeightLayer is null && Run.OnNode is null) values[dead]?.Dispose();
                 values[dead] = null;
             }
         }

@@ -11,6 +11,8 @@ public enum BatchNormMode
     Batch,
     /// <summary>Each sample normalized by its own statistics (over its spatial positions), as if run alone in train mode.</summary>
     PerSample,
+    /// <summary>BatchNormalization skipped: its output is its input (SynFlow's data-free network).</summary>
+    Identity,
 }
 
 /// <summary>A weight layer's forward call, seen by engines that need layer inputs and outputs (per-sample gradients).</summary>
@@ -28,4 +30,6 @@ public sealed class RunContext
     public BatchNormMode BatchNorm { get; set; } = BatchNormMode.AsExported;
     /// <summary>Called by Conv/Gemm/MatMul kernels whose weight is a parameter; null when nobody listens.</summary>
     public Action<WeightLayerCall>? OnWeightLayer { get; set; }
+    /// <summary>Called after every node with its inputs and outputs (NASWOT reads the inputs of each Relu).</summary>
+    public Action<Onnx.Proto.NodeProto, Tensor?[], Tensor[]>? OnNode { get; set; }
 }

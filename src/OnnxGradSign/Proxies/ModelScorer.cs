@@ -33,34 +33,47 @@ public static class ModelScorer
             int outputIndex = OutputIndex(model, settings.Output);
             var device = new Device(settings.Device);
 
-            var scores = new List<double>();
-            SignSums? last = null;
+            var values = settings.Proxies.ToDictionary(p => p.Name, _ => new List<double>());
+            var warnings = new List<string>();
+            SignSums? signs = null;
             List<LayerReport>? layers = null;
             long parameters = 0;
             foreach (var seed in settings.Seeds)
             {
                 using var scope = NewDisposeScope();
-                using var imported = OnnxImporter.Import(model, new ImportOptions(settings.Init, seed));
-                imported.to(device);
-                if (settings.Float64) imported.to(ScalarType.Float64);
+                var options = new ImportOptions(settings.Init, seed);
+                using var imported = Import(model, options, device, settings.Float64);
                 parameters = imported.ParameterInfos.Where(p => p.Trainable).Sum(p => p.Count);
                 var (x, y) = InputPreparation.Batch(model, data, settings.BatchSize, settings.Normalization, seed);
-                var sums = PerSampleGradients.Compute(imported, x.to(device).to_type(settings.Float64 ? ScalarType.Float64 : ScalarType.Float32), y.to(device),
-                    new GradientSettings(settings.Loss, settings.Params, outputIndex, settings.MaxMemoryBytes), settings.Engine);
-                scores.Add(GradSign.Score(sums, settings.Reduce));
-                layers = settings.PerLayer ? GradSign.Layers(sums) : null; // the sign sums die with this seed's scope
-                last = sums;
+                var context = new ProxyContext(imported, x.to(device).to_type(settings.Float64 ? ScalarType.Float64 : ScalarType.Float32), y.to(device),
+                    new GradientSettings(settings.Loss, settings.Params, outputIndex, settings.MaxMemoryBytes), settings.Engine, settings.Reduce,
+                    () => Import(model, options, device, settings.Float64));
+                foreach (var proxy in settings.Proxies)
+                {
+                    try
+                    {
+                        values[proxy.Name].Add(proxy.Compute(context));
+                    }
+                    catch (Exception e) when (e is ArgumentException or NotSupportedException or ExternalException)
+                    {
+                        warnings.Add($"{proxy.Name}: {e.Message}");
+                    }
+                }
+                if (settings.Proxies.Any(p => p.Name == "gradsign"))
+                {
+                    signs = context.Signs;
+                    layers = settings.PerLayer ? GradSign.Layers(signs) : null; // the sign sums die with this seed's scope
+                }
             }
-            double mean = scores.Average();
+            var engine = signs?.Engine.ToString().ToLowerInvariant();
             return record with
             {
                 Status = ScoreRecord.Ok,
-                Gradsign = mean,
-                GradsignStd = scores.Count > 1 ? Math.Sqrt(scores.Sum(s => (s - mean) * (s - mean)) / (scores.Count - 1)) : null,
+                Scores = Summarize(values, settings.Seeds.Length),
                 Params = parameters,
-                Engine = last!.Engine.ToString().ToLowerInvariant(),
+                Engine = engine,
                 Output = model.Outputs[outputIndex].Name,
-                Warnings = Warnings(last),
+                Warnings = warnings.Distinct().Concat(signs is null ? [] : Warnings(signs)).ToList(),
                 Layers = layers,
                 Seconds = clock.Elapsed.TotalSeconds,
             };
@@ -72,6 +85,29 @@ public static class ModelScorer
             var message = e.Message.Contains(path) ? e.Message : $"{path}: {e.Message}";
             return record with { Error = message, Seconds = clock.Elapsed.TotalSeconds };
         }
+    }
+
+    private static ImportedModel Import(OnnxModel model, ImportOptions options, Device device, bool float64)
+    {
+        var imported = OnnxImporter.Import(model, options);
+        imported.to(device);
+        if (float64) imported.to(ScalarType.Float64);
+        return imported;
+    }
+
+    /// <summary>Each proxy's mean over seeds (null when it failed every time), its standard deviation with several seeds, synflow's log10.</summary>
+    private static Dictionary<string, double?> Summarize(Dictionary<string, List<double>> values, int seeds)
+    {
+        var scores = new Dictionary<string, double?>();
+        foreach (var (name, list) in values)
+        {
+            double? mean = list.Count > 0 ? list.Average() : null;
+            scores[name] = mean;
+            if (seeds > 1)
+                scores[name + "_std"] = list.Count > 1 ? Math.Sqrt(list.Sum(v => (v - mean!.Value) * (v - mean.Value)) / (list.Count - 1)) : null;
+            if (name == "synflow") scores["synflow_log10"] = mean is > 0 ? Math.Log10(mean.Value) : null;
+        }
+        return scores;
     }
 
     public static int OutputIndex(OnnxModel model, string? name)

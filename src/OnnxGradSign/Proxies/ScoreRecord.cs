@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace OnnxGradSign.Proxies;
 
 /// <summary>One model's result: the row of every output format (README documents each field).</summary>
@@ -7,8 +9,9 @@ public sealed record ScoreRecord
     public string? Sha256 { get; init; }
     public required string Status { get; init; }
     public string? Error { get; init; }
-    public double? Gradsign { get; init; }
-    public double? GradsignStd { get; init; }
+    /// <summary>Per proxy its value (the mean over seeds), plus NAME_std with several seeds and synflow_log10; written as fields of their own.</summary>
+    [JsonIgnore]
+    public IReadOnlyDictionary<string, double?> Scores { get; init; } = new Dictionary<string, double?>();
     public long? Params { get; init; }
     public double Seconds { get; init; }
     public string? Engine { get; init; }
@@ -23,6 +26,14 @@ public sealed record ScoreRecord
     public required string Device { get; init; }
     public IReadOnlyList<string> Warnings { get; init; } = [];
     public IReadOnlyList<LayerReport>? Layers { get; init; }
+
+    [JsonExtensionData]
+    public Dictionary<string, object?> ScoreFields => Scores.ToDictionary(kv => kv.Key, kv => (object?)kv.Value);
+
+    public double? Score(string name) => Scores.GetValueOrDefault(name);
+
+    public ScoreRecord WithScore(string name, double? value) =>
+        this with { Scores = new Dictionary<string, double?>(Scores) { [name] = value } };
 
     public const string Ok = "ok";
     public const string Failed = "error";

@@ -20,6 +20,9 @@ public sealed record ScoreSettings(
     string Device,
     bool Float64 = false)
 {
+    /// <summary>The catalog proxies computed per model (ensembles are formed over the scored set afterwards).</summary>
+    public IReadOnlyList<Proxy> Proxies { get; init; } = [ProxyCatalog.Find("gradsign")!];
+
     public static ScoreSettings Default { get; } = new(WeightInit.Fresh, [0], EngineKind.Auto, 64, GradSignReduce.Sum, ParameterScope.Weights,
         LossKind.CrossEntropy, null, Normalization.None, GradientSettings.DefaultMaxMemory, false, "cpu");
 }

@@ -6,45 +6,59 @@ namespace OnnxGradSign.Reporting;
 
 public enum ScoreFormat { Table, Json, Jsonl, Csv }
 
-/// <summary>Writes score records as a best-first table, a JSON array, JSON lines or CSV (one row per model, the same field names).</summary>
+/// <summary>
+/// Writes score records as a best-first table, a JSON array, JSON lines or CSV (one row per model, the same field names).
+/// Score columns are the requested proxies (then NAME_std with several seeds, synflow_log10 with synflow); the table ranks by the first.
+/// </summary>
 public static class ScoreWriter
 {
-    public static readonly string[] CsvColumns =
-        ["model", "sha256", "status", "error", "gradsign", "gradsign_std", "params", "seconds", "engine", "init", "seeds", "data", "batch_size",
-         "reduce", "param_scope", "loss", "output", "device"];
+    public static readonly string[] LeadingColumns = ["model", "sha256", "status", "error"];
+    public static readonly string[] TrailingColumns =
+        ["params", "seconds", "engine", "init", "seeds", "data", "batch_size", "reduce", "param_scope", "loss", "output", "device"];
 
-    public static string Write(IReadOnlyList<ScoreRecord> records, ScoreFormat format) => format switch
+    /// <summary>The score fields of a run: each requested proxy, its spread over seeds, and synflow's log10.</summary>
+    public static List<string> ScoreColumns(IEnumerable<string> proxies, bool severalSeeds) => proxies
+        .SelectMany(p => new[] { p }.Concat(severalSeeds && !p.Contains('(') ? [p + "_std"] : []).Concat(p == "synflow" ? ["synflow_log10"] : []))
+        .ToList();
+
+    public static string Write(IReadOnlyList<ScoreRecord> records, ScoreFormat format, IReadOnlyList<string> scoreColumns) => format switch
     {
         ScoreFormat.Json => Json.Serialize(records) + "\n",
         ScoreFormat.Jsonl => string.Concat(records.Select(r => Json.Serialize(r, indented: false) + "\n")),
-        ScoreFormat.Csv => string.Join(",", CsvColumns) + "\n" + string.Concat(records.Select(CsvRow)),
-        _ => Table(records),
+        ScoreFormat.Csv => string.Join(",", LeadingColumns.Concat(scoreColumns).Concat(TrailingColumns).Select(Quote)) + "\n"
+            + string.Concat(records.Select(r => CsvRow(r, scoreColumns))),
+        _ => Table(records, scoreColumns),
     };
 
-    private static string CsvRow(ScoreRecord r)
+    private static string CsvRow(ScoreRecord r, IReadOnlyList<string> scoreColumns)
     {
-        string[] cells = [r.Model, r.Sha256 ?? "", r.Status, r.Error ?? "", Number(r.Gradsign), Number(r.GradsignStd), r.Params?.ToString() ?? "",
+        string[] cells = [r.Model, r.Sha256 ?? "", r.Status, r.Error ?? "", .. scoreColumns.Select(c => Number(r.Score(c))), r.Params?.ToString() ?? "",
             Number(r.Seconds), r.Engine ?? "", r.Init, r.Seeds, r.Data, r.BatchSize.ToString(), r.Reduce, r.ParamScope, r.Loss, r.Output ?? "", r.Device];
         return string.Join(",", cells.Select(Quote)) + "\n";
     }
+
+    /// <summary>Four significant digits, in scientific notation for very large or small magnitudes.</summary>
+    private static string Short(double v) =>
+        v.ToString(v != 0 && (Math.Abs(v) >= 1e7 || Math.Abs(v) < 1e-2) && double.IsFinite(v) ? "0.###e0" : "0.###", CultureInfo.InvariantCulture);
 
     private static string Quote(string cell) =>
         cell.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + cell.Replace("\"", "\"\"") + "\"" : cell;
 
     private static string Number(double? value) => value?.ToString("R", CultureInfo.InvariantCulture) ?? "";
 
-    private static string Table(IReadOnlyList<ScoreRecord> records)
+    private static string Table(IReadOnlyList<ScoreRecord> records, IReadOnlyList<string> scoreColumns)
     {
         var sb = new StringBuilder();
-        var ranked = records.Where(r => r.Status == ScoreRecord.Ok).OrderByDescending(r => r.Gradsign).ToList();
-        bool spread = ranked.Any(r => r.GradsignStd is not null);
-        sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"{"rank",4}  {"gradsign",14}{(spread ? $"  {"± std",10}" : "")}  {"params",10}  {"seconds",8}  {"engine",-10}  model"));
+        var rankBy = scoreColumns[0];
+        var ranked = records.Where(r => r.Status == ScoreRecord.Ok).OrderByDescending(r => r.Score(rankBy) ?? double.NegativeInfinity).ToList();
+        var widths = scoreColumns.Select(c => Math.Max(c.Length, 12)).ToList();
+        sb.AppendLine($"{"rank",4}  {string.Join("  ", scoreColumns.Select((c, k) => c.PadLeft(widths[k])))}  {"params",10}  {"seconds",8}  {"engine",-10}  model");
         for (int k = 0; k < ranked.Count; k++)
         {
             var r = ranked[k];
+            var cells = scoreColumns.Select((c, i) => (r.Score(c) is { } v ? Short(v) : "-").PadLeft(widths[i]));
             sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"{k + 1,4}  {r.Gradsign,14:0.###}{(spread ? $"  {r.GradsignStd,10:0.###}" : "")}  {r.Params,10}  {r.Seconds,8:0.00}  {r.Engine,-10}  {r.Model}"));
+                $"{k + 1,4}  {string.Join("  ", cells)}  {r.Params,10}  {r.Seconds,8:0.00}  {r.Engine ?? "",-10}  {r.Model}"));
             foreach (var w in r.Warnings) sb.AppendLine($"      warning: {w}");
             foreach (var l in r.Layers ?? [])
                 sb.AppendLine(string.Create(CultureInfo.InvariantCulture,

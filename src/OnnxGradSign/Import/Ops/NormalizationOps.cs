@@ -42,6 +42,8 @@ public static class NormalizationOps
             // Extra outputs of the training form (updated running statistics, then saved mean/var) only change in batch mode.
             Tensor[] Outputs(Tensor y, Tensor runningMean, Tensor runningVar, Tensor savedMean, Tensor savedVar) =>
                 new[] { y, runningMean, runningVar, savedMean, savedVar }.Take(Math.Max(node.OutputCount, 1)).ToArray();
+            if (mode == BatchNormMode.Identity)
+                return Outputs(x.alias(), mean.alias(), variance.alias(), mean.alias(), variance.alias());
             if (mode == BatchNormMode.AsExported)
                 return Outputs(spatial ? F.batch_norm(x, mean, variance, scale, bias, false, 0, epsilon) : Normalize(x, mean, variance, scale, bias, epsilon),
                     mean.alias(), variance.alias(), mean.alias(), variance.alias());

@@ -1,0 +1,73 @@
+using OnnxGradSign.Gradients;
+using OnnxGradSign.Import;
+using static TorchSharp.torch;
+
+namespace OnnxGradSign.Proxies;
+
+/// <summary>One Conv/Linear layer call of the batch pass with the gradient of the batch loss at its output.</summary>
+public sealed record LayerGradient(WeightLayerCall Call, Tensor OutputGrad);
+
+/// <summary>The batch pass the gradient proxies share: batch statistics, the batch's mean loss, gradients of weights and layer outputs.</summary>
+public sealed record BatchGradients(IReadOnlyDictionary<ParameterInfo, Tensor> Weights, IReadOnlyList<LayerGradient> Layers);
+
+/// <summary>
+/// Everything the proxies of one model share: the imported model, its batch, the settings, and passes computed once on first
+/// use (the batch gradients serve grad_norm, snip and fisher; the per-sample sign sums serve gradsign).
+/// </summary>
+public sealed class ProxyContext(ImportedModel model, Tensor x, Tensor y, GradientSettings gradients, EngineKind engine, GradSignReduce reduce,
+    Func<ImportedModel> reimport)
+{
+    private BatchGradients? _batch;
+    private SignSums? _signs;
+
+    public ImportedModel Model { get; } = model;
+    public Tensor X { get; } = x;
+    public Tensor Y { get; } = y;
+    public GradientSettings Gradients { get; } = gradients;
+    public GradSignReduce Reduce { get; } = reduce;
+    /// <summary>A fresh copy of the model with the same weights, for proxies that change weights or precision (SynFlow).</summary>
+    public Func<ImportedModel> Reimport { get; } = reimport;
+    public IReadOnlyList<ParameterInfo> Weights => PerSampleGradients.Scored(Model, Gradients.Scope);
+
+    public SignSums Signs => _signs ??= PerSampleGradients.Compute(Model, X, Y, Gradients, engine);
+
+    public BatchGradients Batch => _batch ??= ComputeBatch();
+
+    /// <summary>The model's output for the given input, with BatchNorm as asked and the weight-layer calls observed.</summary>
+    public (Tensor Output, List<WeightLayerCall> Calls) Forward(Tensor input, BatchNormMode batchNorm, ImportedModel? other = null)
+    {
+        var model = other ?? Model;
+        var calls = new List<WeightLayerCall>();
+        model.Run.BatchNorm = batchNorm;
+        model.Run.OnWeightLayer = calls.Add;
+        try
+        {
+            return (model.forward([input])[Gradients.OutputIndex], calls);
+        }
+        finally
+        {
+            model.Run.OnWeightLayer = null;
+        }
+    }
+
+    /// <summary>Gradients of the batch's mean loss (batch statistics, as in train mode) with respect to the given weights.</summary>
+    public Tensor[] GradientsOfMeanLoss(Tensor x, Tensor y, IReadOnlyList<ParameterInfo> weights, bool createGraph = false)
+    {
+        var (output, _) = Forward(x, BatchNormMode.Batch);
+        var targets = weights.Select(Model.TensorOf).ToList();
+        // TorchSharp keeps retain_graph false unless told, even with create_graph (PyTorch ties the two): a second backward needs it.
+        var grads = autograd.grad([Losses.Mean(output, y, Gradients.Loss)], targets, retain_graph: createGraph, create_graph: createGraph, allow_unused: true);
+        return grads.Select((g, k) => g ?? zeros_like(targets[k])).ToArray();
+    }
+
+    private BatchGradients ComputeBatch()
+    {
+        var weights = Weights;
+        var (output, calls) = Forward(X, BatchNormMode.Batch);
+        var targets = weights.Select(Model.TensorOf).Concat(calls.Select(c => c.Output)).ToList();
+        var grads = autograd.grad([Losses.Mean(output, Y, Gradients.Loss)], targets, allow_unused: true);
+        var byWeight = weights.Select((w, k) => (w, g: grads[k] ?? zeros_like(targets[k]))).ToDictionary(p => p.w, p => p.g);
+        var layers = calls.Select((c, k) => new LayerGradient(c, grads[weights.Count + k] ?? zeros_like(c.Output))).ToList();
+        return new BatchGradients(byWeight, layers);
+    }
+}
