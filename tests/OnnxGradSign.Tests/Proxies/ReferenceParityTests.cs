@@ -26,7 +26,7 @@ public class ReferenceParityTests
 
     private static double Score(string file, EngineKind engine, bool float64) =>
         ModelScorer.Score(TestPaths.Model(file), Sample, ScoreSettings.Default with { Init = WeightInit.Keep, Engine = engine, Float64 = float64 })
-            .Gradsign ?? throw new Xunit.Sdk.XunitException($"{file} did not score");
+            .Score("gradsign") ?? throw new Xunit.Sdk.XunitException($"{file} did not score");
 
     [Theory]
     [MemberData(nameof(Compared))]
