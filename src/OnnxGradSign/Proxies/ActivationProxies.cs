@@ -15,7 +15,7 @@ public static class ActivationProxies
         var jacobian = autograd.grad([output.sum()], [x])[0].reshape(x.shape[0], -1).to_type(ScalarType.Float64);
         var eigenvalues = linalg.eigvalsh(Correlation(jacobian));
         const double k = 1e-5;
-        return -((eigenvalues + k).log() + (eigenvalues + k).reciprocal()).sum().item<double>();
+        return -((eigenvalues + k).log() + (eigenvalues + k).reciprocal()).sum().Value();
     });
 
     /// <summary>log|det K|, K = Σ over Relu nodes of c cᵀ + (1−c)(1−c)ᵀ with c the binary code (input > 0) of each sample.</summary>
@@ -41,7 +41,7 @@ public static class ActivationProxies
             c.Model.Run.OnNode = null;
         }
         // A singular K (two samples with identical codes everywhere) gives −∞: it ranks last, never NaN.
-        return linalg.slogdet(kernel).Item2.item<double>();
+        return linalg.slogdet(kernel).Item2.Value();
     });
 
     /// <summary>Σ over Conv layers of the smallest eigenvalue of the channel correlation matrix of the layer's output, on one Gaussian sample.</summary>
@@ -54,7 +54,7 @@ public static class ActivationProxies
         return calls.Where(call => call.Geometry is ConvGeometry && call.Output.shape[1] >= 2).Sum(call =>
         {
             var features = call.Output[0].reshape(call.Output.shape[1], -1).to_type(ScalarType.Float64);
-            return linalg.eigvalsh(Correlation(features)).min().item<double>();
+            return linalg.eigvalsh(Correlation(features)).min().Value();
         });
     });
 

@@ -31,5 +31,5 @@ public static class GradSign
         }).ToList();
     }
 
-    private static double LayerScore(SignAccumulator a) => a.SignSum.abs().nansum().item<double>();
+    private static double LayerScore(SignAccumulator a) => a.SignSum.abs().nansum().Value();
 }

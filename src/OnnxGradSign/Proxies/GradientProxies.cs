@@ -7,10 +7,10 @@ namespace OnnxGradSign.Proxies;
 public static class GradientProxies
 {
     public static Proxy GradNorm { get; } = new("grad_norm", "Σ over Conv/Linear weights of ‖∂L/∂W‖₂",
-        c => Sum(c.Batch.Weights.Values.Select(g => g.norm().item<double>())));
+        c => Sum(c.Batch.Weights.Values.Select(g => g.norm().Value())));
 
     public static Proxy Snip { get; } = new("snip", "Σ |W ⊙ ∂L/∂W|",
-        c => Sum(c.Batch.Weights.Select(kv => (c.Model.TensorOf(kv.Key) * kv.Value).abs().sum().item<double>())));
+        c => Sum(c.Batch.Weights.Select(kv => (c.Model.TensorOf(kv.Key) * kv.Value).abs().sum().Value())));
 
     /// <summary>Σ −W ⊙ Hg: g the batch gradient (detached), Hg from a second backward through the gradient itself.</summary>
     public static Proxy Grasp { get; } = new("grasp", "Σ −W ⊙ (H g), g the batch gradient, H g by double backward", c =>
@@ -22,7 +22,7 @@ public static class GradientProxies
         var z = withGraph.Zip(g, (a, b) => (a * b).sum()).Aggregate((a, b) => a + b);
         var targets = weights.Select(c.Model.TensorOf).ToList();
         var hg = z.requires_grad ? autograd.grad([z], targets, allow_unused: true) : targets.Select(_ => (Tensor?)null).ToList();
-        return Sum(targets.Select((w, k) => hg[k] is { } h ? (-w * h).sum().item<double>() : 0));
+        return Sum(targets.Select((w, k) => hg[k] is { } h ? (-w * h).sum().Value() : 0));
     });
 
     /// <summary>Per output channel of each Conv/Linear layer: ½·mean over samples of (Σ over positions of activation·gradient)².</summary>
@@ -34,7 +34,7 @@ public static class GradientProxies
             var perChannel = l.Call.Geometry is ConvGeometry
                 ? product.flatten(2).sum(dim: 2)
                 : product.reshape(product.shape[0], -1, product.shape[^1]).sum(dim: 1);
-            return (0.5 * perChannel.square().mean([0])).sum().item<double>();
+            return (0.5 * perChannel.square().mean([0])).sum().Value();
         })));
 
     /// <summary>
@@ -53,7 +53,7 @@ public static class GradientProxies
             var both = stack([a.detach(), b.detach()]);
             var std = both.std(0, unbiased: false);
             var nonzero = std.ne(0);
-            double t = (both.abs().mean([0]).masked_select(nonzero) / std.masked_select(nonzero)).sum().item<double>();
+            double t = (both.abs().mean([0]).masked_select(nonzero) / std.masked_select(nonzero)).sum().Value();
             return t != 0 ? Math.Log(t) : 0;
         }));
     });

@@ -19,3 +19,9 @@ public static class ProxyCatalog
 
     public static Proxy? Find(string name) => All.FirstOrDefault(p => p.Name == name);
 }
+
+public static class TensorValues
+{
+    /// <summary>A one-element tensor of any floating type as a double (item&lt;double&gt; accepts float64 tensors only).</summary>
+    public static double Value(this TorchSharp.torch.Tensor scalar) => scalar.to_type(TorchSharp.torch.ScalarType.Float64).item<double>();
+}

@@ -27,8 +27,9 @@ public sealed record ScoreRecord
     public IReadOnlyList<string> Warnings { get; init; } = [];
     public IReadOnlyList<LayerReport>? Layers { get; init; }
 
+    /// <summary>The scores as fields of their own; the params proxy is the record's own `params` field.</summary>
     [JsonExtensionData]
-    public Dictionary<string, object?> ScoreFields => Scores.ToDictionary(kv => kv.Key, kv => (object?)kv.Value);
+    public Dictionary<string, object?> ScoreFields => Scores.Where(kv => kv.Key != "params").ToDictionary(kv => kv.Key, kv => (object?)kv.Value);
 
     public double? Score(string name) => Scores.GetValueOrDefault(name);
 

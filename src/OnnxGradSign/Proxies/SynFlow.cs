@@ -24,6 +24,6 @@ public static class SynFlow
         var weights = Gradients.PerSampleGradients.Scored(copy, c.Gradients.Scope);
         var targets = weights.Select(copy.TensorOf).ToList();
         var grads = autograd.grad([output.sum()], targets, allow_unused: true);
-        return targets.Select((w, k) => grads[k] is { } g ? (w * g).abs().sum().item<double>() : 0).Sum();
+        return targets.Select((w, k) => grads[k] is { } g ? (w * g).abs().sum().Value() : 0).Sum();
     }
 }

@@ -16,8 +16,9 @@ public static class ScoreWriter
     public static readonly string[] TrailingColumns =
         ["params", "seconds", "engine", "init", "seeds", "data", "batch_size", "reduce", "param_scope", "loss", "output", "device"];
 
-    /// <summary>The score fields of a run: each requested proxy, its spread over seeds, and synflow's log10.</summary>
+    /// <summary>The score fields of a run: each requested proxy, its spread over seeds, and synflow's log10 (params has its own column).</summary>
     public static List<string> ScoreColumns(IEnumerable<string> proxies, bool severalSeeds) => proxies
+        .Where(p => p != "params")
         .SelectMany(p => new[] { p }.Concat(severalSeeds && !p.Contains('(') ? [p + "_std"] : []).Concat(p == "synflow" ? ["synflow_log10"] : []))
         .ToList();
 
@@ -49,8 +50,10 @@ public static class ScoreWriter
     private static string Table(IReadOnlyList<ScoreRecord> records, IReadOnlyList<string> scoreColumns)
     {
         var sb = new StringBuilder();
-        var rankBy = scoreColumns[0];
-        var ranked = records.Where(r => r.Status == ScoreRecord.Ok).OrderByDescending(r => r.Score(rankBy) ?? double.NegativeInfinity).ToList();
+        // The first requested proxy ranks; with params alone, the parameter count does.
+        var rankBy = scoreColumns.FirstOrDefault();
+        var ranked = records.Where(r => r.Status == ScoreRecord.Ok)
+            .OrderByDescending(r => (rankBy is null ? r.Params : r.Score(rankBy)) ?? double.NegativeInfinity).ToList();
         var widths = scoreColumns.Select(c => Math.Max(c.Length, 12)).ToList();
         sb.AppendLine($"{"rank",4}  {string.Join("  ", scoreColumns.Select((c, k) => c.PadLeft(widths[k])))}  {"params",10}  {"seconds",8}  {"engine",-10}  model");
         for (int k = 0; k < ranked.Count; k++)

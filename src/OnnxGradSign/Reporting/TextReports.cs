@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using OnnxGradSign.Evaluation;
 using OnnxGradSign.Verification;
 
 namespace OnnxGradSign.Reporting;
@@ -45,6 +46,31 @@ public static class TextReports
         }
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"{results.Count(r => r.Passed)} of {results.Count} model(s) match ONNX Runtime (rtol {tolerance.Relative:G3}, atol {tolerance.Absolute:G3})"));
+        return sb.ToString();
+    }
+
+    public static string Evaluation(EvaluationReport report)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
+            $"{"proxy",-28} {"n",4}  {"spearman [95% CI]",26}  {"kendall [95% CI]",26}  {"top1%",6} {"top5%",6} {"top10%",6}  {"best pick",9}"));
+        foreach (var p in report.Proxies.OrderByDescending(p => p.Kendall))
+            sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"{p.Proxy,-28} {p.N,4}  {p.Spearman,7:0.000} [{p.SpearmanLow,6:0.000}, {p.SpearmanHigh,6:0.000}]  {p.Kendall,7:0.000} [{p.KendallLow,6:0.000}, {p.KendallHigh,6:0.000}]  {p.Top1,6:0.00} {p.Top5,6:0.00} {p.Top10,6:0.00}  {p.BestPickAccuracy,9:0.####}"));
+        sb.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{report.Matched} model(s) matched; best accuracy among them {report.BestAccuracy:0.####}"));
+        if (report.UnmatchedScores.Count > 0)
+            sb.AppendLine($"{report.UnmatchedScores.Count} scored model(s) without ground truth: {string.Join(", ", report.UnmatchedScores.Take(10))}{(report.UnmatchedScores.Count > 10 ? ", ..." : "")}");
+        if (report.UnmatchedTruth.Count > 0)
+            sb.AppendLine($"{report.UnmatchedTruth.Count} ground-truth row(s) without a score: {string.Join(", ", report.UnmatchedTruth.Take(10))}{(report.UnmatchedTruth.Count > 10 ? ", ..." : "")}");
+        return sb.ToString();
+    }
+
+    public static string EvaluationCsv(EvaluationReport report)
+    {
+        var sb = new StringBuilder("proxy,n,spearman,spearman_low,spearman_high,kendall,kendall_low,kendall_high,top1,top5,top10,best_pick_accuracy,best_pick_model\n");
+        foreach (var p in report.Proxies)
+            sb.AppendLine(string.Join(",", new object[] { $"\"{p.Proxy}\"", p.N, p.Spearman, p.SpearmanLow, p.SpearmanHigh, p.Kendall, p.KendallLow, p.KendallHigh,
+                p.Top1, p.Top5, p.Top10, p.BestPickAccuracy, $"\"{p.BestPickModel}\"" }.Select(v => Convert.ToString(v, CultureInfo.InvariantCulture))));
         return sb.ToString();
     }
 }
