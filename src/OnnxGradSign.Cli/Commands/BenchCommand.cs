@@ -16,15 +16,13 @@ public static class BenchCommand
     public static Command Create()
     {
         var modelPath = new Argument<string>("model") { Description = "The ONNX file to time" };
-        var data = new Option<string?>("--data") { Description = "As for score (default: the one .npz beside the model, else synthetic)" };
+        var data = CommonOptions.Data();
         var batch = new Option<long>("--batch-size") { Description = "Samples per pass", DefaultValueFactory = _ => 64 };
         var repeats = new Option<int>("--repeats") { Description = "Timed rounds after one warm-up (the median is reported)", DefaultValueFactory = _ => 3 };
-        var init = new Option<string>("--init") { Description = "fresh|keep", DefaultValueFactory = _ => "fresh" };
-        init.AcceptOnlyFromAmong("fresh", "keep");
+        var init = CommonOptions.Init();
         var seed = CommonOptions.Seed();
-        var threads = new Option<int?>("--threads") { Description = "CPU threads for torch (default: torch's)" };
-        var device = new Option<string>("--device") { Description = "auto|cpu|cuda", DefaultValueFactory = _ => "auto" };
-        device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
+        var threads = CommonOptions.Threads();
+        var device = CommonOptions.Device();
         var format = CommonOptions.Format("table", "json");
         var command = new Command("bench", "Time the loop engine, the vectorized engine and a plain batched forward+backward side by side")
         {

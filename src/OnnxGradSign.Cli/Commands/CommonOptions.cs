@@ -13,6 +13,27 @@ public static class CommonOptions
         return option;
     }
 
+    public static Option<string> Init()
+    {
+        var option = new Option<string>("--init") { Description = "fresh (random, in the exporting framework's style) or keep (the file's weights)", DefaultValueFactory = _ => "fresh" };
+        option.AcceptOnlyFromAmong("fresh", "keep");
+        return option;
+    }
+
+    public static Option<string> Device()
+    {
+        var option = new Option<string>("--device") { Description = "auto|cpu|cuda", DefaultValueFactory = _ => "auto" };
+        option.AcceptOnlyFromAmong("auto", "cpu", "cuda");
+        return option;
+    }
+
+    public static Option<int?> Threads() => new("--threads") { Description = "CPU threads for torch (default: torch's)" };
+
+    public static Option<string?> Data() => new("--data")
+    {
+        Description = "FILE.npz (x, y) | idx:IMAGES,LABELS | cifar10:FILES | cifar100:FILES | synthetic (default: the one .npz in the first folder given, else synthetic)",
+    };
+
     public static Option<long> Seed() => new("--seed") { Description = "Random seed (inputs, initialization)", DefaultValueFactory = _ => 0 };
 
     public static Option<string[]> InputShapes() => new("--input-shape")

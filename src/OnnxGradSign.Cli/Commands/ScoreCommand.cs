@@ -19,14 +19,13 @@ public static class ScoreCommand
             Description = "Proxies, comma-separated: " + string.Join(",", ProxyCatalog.All.Select(p => p.Name)) + ", all, vote(a,b,...), logrank(a,b,...); the table ranks by the first",
             DefaultValueFactory = _ => "gradsign",
         };
-        var init = new Option<string>("--init") { Description = "fresh (random, in the exporting framework's style) or keep (the file's weights)", DefaultValueFactory = _ => "fresh" };
-        init.AcceptOnlyFromAmong("fresh", "keep");
+        var init = CommonOptions.Init();
         var seed = CommonOptions.Seed();
         var seeds = new Option<string?>("--seeds") { Description = "Several seeds, e.g. 0,1,2: the score is their mean, with the standard deviation" };
         var engine = new Option<string>("--engine") { Description = "auto|loop|vectorized", DefaultValueFactory = _ => "auto" };
         engine.AcceptOnlyFromAmong("auto", "loop", "vectorized");
-        var threads = new Option<int?>("--threads") { Description = "CPU threads for torch (default: torch's)" };
-        var data = new Option<string?>("--data") { Description = "FILE.npz (x, y) | idx:IMAGES,LABELS | cifar10:FILES | cifar100:FILES | synthetic (default: the one .npz in the first folder, else synthetic)" };
+        var threads = CommonOptions.Threads();
+        var data = CommonOptions.Data();
         var batch = new Option<long>("--batch-size") { Description = "Samples per score", DefaultValueFactory = _ => 64 };
         var mean = new Option<string?>("--mean") { Description = "Per-channel mean to subtract, e.g. 0.286 or 0.49,0.48,0.45" };
         var std = new Option<string?>("--std") { Description = "Per-channel standard deviation to divide by" };
@@ -37,8 +36,7 @@ public static class ScoreCommand
         var loss = new Option<string>("--loss") { Description = "cross-entropy|mse", DefaultValueFactory = _ => "cross-entropy" };
         loss.AcceptOnlyFromAmong("cross-entropy", "mse");
         var output = new Option<string?>("--output-name") { Description = "Graph output to score (default: the first)" };
-        var device = new Option<string>("--device") { Description = "auto|cpu|cuda", DefaultValueFactory = _ => "auto" };
-        device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
+        var device = CommonOptions.Device();
         var maxMemory = new Option<long>("--max-memory") { Description = "Memory limit in MiB for per-sample gradients (the batch is chunked to fit)", DefaultValueFactory = _ => GradientSettings.DefaultMaxMemory >> 20 };
         var float64 = new Option<bool>("--float64") { Description = "Compute in float64 (exact sign comparisons; slower)" };
         var perLayer = new Option<bool>("--per-layer") { Description = "Each layer's share of the score, sign agreement and fraction of zero gradients" };
