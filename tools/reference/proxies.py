@@ -19,6 +19,8 @@ weight without gradient counts as a zero gradient.
   grad_norm  sum over weights of ||dL/dW||_2.
   snip       sum over weights of sum |W * dL/dW|.
   grasp      g = dL/dW (detached), Hg = d(sum_W <dL/dW, g>)/dW; sum over weights of sum(-W * Hg).
+             (F.hardsigmoid is computed as clamp(x + 3, 0, 6) / 6, the same function, because
+             torch 1.13 cannot differentiate hardsigmoid twice.)
   fisher     per weight layer: a = the layer's output, gamma = dL/da;
              s_nk = sum over positions (spatial, or tokens for 3-D inputs) of a*gamma per
              sample n and output channel k; sum over layers and channels of 0.5*mean_n s_nk^2.
@@ -31,10 +33,13 @@ weight without gradient counts as a zero gradient.
              sum over weights of sum |W * dR/dW|. Also written as synflow_log10.
   jacob_cov  J = d(sum of outputs)/dx per sample, [N, -1]; C = corrcoef(J); l = eigvalsh(C);
              -sum(log(l + 1e-5) + 1/(l + 1e-5)). (zero-cost-nas uses np.linalg.eig.)
-  naswot     forward only; for every ReLU application (nn.ReLU modules and F.relu calls,
+  naswot     forward only; for every distinct ReLU input (nn.ReLU modules and F.relu calls,
              captured by patching F.relu, which nn.ReLU.forward calls): c = (input > 0) per
              sample, [N, D]; K = sum of c c^T + (1-c)(1-c)^T; slogdet(K)[1]. GELU and
              Hardswish are not ReLUs: a network without ReLU has K = 0 and no score.
+             Deliberate difference from NASWOT's code: a ReLU applied again to the same tensor
+             (NB201 edges leaving one node) counts once, because the ONNX exporter merges such
+             ReLUs into one node and an ONNX graph cannot tell them apart.
   zico       the batch split into halves [0, N/2) and [N/2, N), one gradient per half;
              per weight: m = mean of |g| over the halves, s = population std over the halves;
              t = sum over s != 0 of m/s; sum of log(t) over the weights with t != 0.
@@ -43,7 +48,7 @@ weight without gradient counts as a zero gradient.
              for each Conv output with C >= 2 channels: R = corrcoef(f[0].reshape(C, -1)),
              NaN/inf -> 0; sum of the smallest eigenvalue (eigvalsh) of R. (The MeCo code
              hooks every module; we take the Conv layers only.) Where C > H*W - 1, R is
-             singular and its smallest eigenvalue is 0 up to rounding (~1e-16).
+             singular and its smallest eigenvalue is 0 up to rounding (~1e-16). No Conv: 0.
   params     number of parameter elements.
   flops      multiply-accumulates of one sample through the weight layers (bias adds and
              the weightless attention matmuls not counted): Conv out_elems * in_ch/groups *
@@ -61,6 +66,7 @@ import json
 import math
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -104,19 +110,34 @@ def layer_hooks(model, hook, types=WEIGHT_LAYERS):
 
 
 @contextlib.contextmanager
-def relu_inputs(found):
-    """Record the input of every F.relu call (nn.ReLU.forward calls F.relu as well)."""
-    original = F.relu
-
-    def relu(input, inplace=False):
-        found.append(input.detach())
-        return original(input, inplace=inplace)
-
-    F.relu = relu
+def patched(name, replacement):
+    """torch.nn.functional.<name> = replacement(original) while the block runs."""
+    original = getattr(F, name)
+    setattr(F, name, replacement(original))
     try:
         yield
     finally:
-        F.relu = original
+        setattr(F, name, original)
+
+
+def relu_inputs(found):
+    """Record the input of every F.relu call (nn.ReLU.forward calls F.relu as well), each distinct input tensor once."""
+    seen = {}  # id -> tensor: holding the tensor keeps its id from being reused by a later one
+
+    def replacement(relu):
+        def recording_relu(input, inplace=False):
+            if id(input) not in seen:
+                seen[id(input)] = input
+                found.append(input.detach())
+            return relu(input, inplace=inplace)
+        return recording_relu
+    return patched("relu", replacement)
+
+
+def twice_differentiable_hardsigmoid():
+    """torch 1.13 has no double backward for hardsigmoid; clamp(x + 3, 0, 6) / 6 is the same
+    function (bit for bit in the forward) and has one."""
+    return patched("hardsigmoid", lambda _: lambda input, inplace=False: (input + 3).clamp(0, 6) / 6)
 
 
 def matmul_output(module, inp, out):
@@ -136,9 +157,10 @@ def per_channel(t, module):
 
 
 def corrcoef(rows):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        c = np.corrcoef(rows)
-    return c
+    """np.corrcoef, quiet about constant rows and single columns (they give NaN)."""
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.corrcoef(rows)
 
 
 # --- proxies (each gets a fresh float64 train-mode model) ------------------------------
@@ -154,7 +176,8 @@ def snip(model, x, y):
 
 def grasp(model, x, y):
     ws = weights(model)
-    gs = grads(loss(model, x, y), ws, create_graph=True)
+    with twice_differentiable_hardsigmoid():
+        gs = grads(loss(model, x, y), ws, create_graph=True)
     z = sum((g * g.detach()).sum() for g in gs)
     return sum((-w * hg).sum().item() for w, hg in zip(ws, grads(z, ws)))
 

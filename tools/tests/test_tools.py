@@ -44,3 +44,9 @@ def test_reference_reproduces_the_committed_expected_scores(tmp_path):
     for model in committed:
         assert fresh[model]["sum_float64"] == committed[model]["sum_float64"], model
         assert fresh[model]["sum"] == pytest.approx(committed[model]["sum"], rel=1e-4), model
+
+
+def test_proxy_reference_reproduces_the_committed_expected_values(tmp_path):
+    out = tmp_path / "expected.json"
+    run("reference/proxies.py", "--models", MODELS, "--data", MODELS / "fashion-mnist-sample.npz", "--out", out)
+    assert json.loads(out.read_text()) == json.loads((TOOLS / "reference" / "expected_proxies.json").read_text())
