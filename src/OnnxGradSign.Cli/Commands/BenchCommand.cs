@@ -5,6 +5,7 @@ using OnnxGradSign.Data;
 using OnnxGradSign.Gradients;
 using OnnxGradSign.Import;
 using OnnxGradSign.Onnx;
+using OnnxGradSign.Proxies;
 using OnnxGradSign.Reporting;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -35,14 +36,14 @@ public static class BenchCommand
             {
                 var path = parse.GetValue(modelPath)!;
                 if (parse.GetValue(threads) is { } t) set_num_threads(t);
-                long batchSize = CommonOptions.Positive(parse.GetValue(batch), "--batch-size");
+                long batchSize = ScoreRequest.Positive(parse.GetValue(batch), "--batch-size");
                 var dataset = DatasetLoader.LoadOrDefault(parse.GetValue(data), path, batchSize);
                 var model = OnnxModel.Load(path);
-                var dev = new Device(CommonOptions.ResolveDevice(parse.GetValue(device)!));
+                var dev = new Device(ScoreRequest.ResolveDevice(parse.GetValue(device)!));
                 using var imported = OnnxImporter.Import(model, new ImportOptions(parse.GetValue(init) == "keep" ? WeightInit.Keep : WeightInit.Fresh, parse.GetValue(seed)));
                 imported.to(dev);
                 var (x, y) = InputPreparation.Batch(model, dataset, batchSize, Normalization.None, parse.GetValue(seed));
-                result = EngineBenchmark.Run(imported, x.to(dev), y.to(dev), new GradientSettings(), (int)CommonOptions.Positive(parse.GetValue(repeats), "--repeats"));
+                result = EngineBenchmark.Run(imported, x.to(dev), y.to(dev), new GradientSettings(), (int)ScoreRequest.Positive(parse.GetValue(repeats), "--repeats"));
             }
             catch (Exception e) when (e is FileNotFoundException or ArgumentException or OnnxModelException or NotSupportedException)
             {

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 
 namespace OnnxGradSign.Cli.Commands;
 
@@ -55,19 +54,4 @@ public static class CommonOptions
         }
         return shapes;
     }
-
-    public static string ResolveDevice(string device)
-    {
-        bool cuda = TorchSharp.torch.cuda.is_available();
-        if (device == "cuda" && !cuda) throw new ArgumentException("--device cuda: TorchSharp finds no CUDA device (the build uses libtorch-cpu; see README)");
-        return device == "auto" ? (cuda ? "cuda" : "cpu") : device;
-    }
-
-    public static double[] ParseNumbers(string list, string option)
-    {
-        try { return list.Split(',').Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray(); }
-        catch (FormatException) { throw new ArgumentException($"{option} '{list}': expected comma-separated numbers"); }
-    }
-
-    public static long Positive(long value, string option) => value > 0 ? value : throw new ArgumentException($"{option} must be positive, got {value}");
 }

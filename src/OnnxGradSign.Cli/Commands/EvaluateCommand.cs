@@ -32,7 +32,7 @@ public static class EvaluateCommand
                 Console.Error.WriteLine(e.Message);
                 return ExitCodes.Usage;
             }
-            var report = Evaluator.Evaluate(table, groundTruth, (int)CommonOptions.Positive(parse.GetValue(resamples), "--bootstrap"), parse.GetValue(seed));
+            var report = Evaluator.Evaluate(table, groundTruth, (int)OnnxGradSign.Proxies.ScoreRequest.Positive(parse.GetValue(resamples), "--bootstrap"), parse.GetValue(seed));
             Console.Write(parse.GetValue(format) switch
             {
                 "json" => Json.Serialize(report) + "\n",

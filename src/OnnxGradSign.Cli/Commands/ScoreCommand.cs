@@ -43,37 +43,41 @@ public static class ScoreCommand
         var format = CommonOptions.Format("table", "json", "jsonl", "csv");
         var file = new Option<string?>("--output", "-o") { Description = "Write the results to FILE instead of standard output" };
         var failFast = new Option<bool>("--fail-fast") { Description = "Stop at the first model that fails, with exit code 1" };
+        var shard = new Option<string?>("--shard") { Description = "Score only shard I of N (I/N, 0-based): a deterministic split by path, for job arrays" };
 
         var command = new Command("score", "Score candidate networks with GradSign and peer zero-cost proxies, best first")
         {
-            paths, proxy, init, seed, seeds, engine, threads, data, batch, mean, std, reduce, scope, loss, output, device, maxMemory, perLayer, float64, format, file, failFast,
+            paths, proxy, init, seed, seeds, engine, threads, data, batch, mean, std, reduce, scope, loss, output, device, maxMemory, perLayer, float64, format, file, failFast, shard,
         };
         command.SetAction(parse =>
         {
+            ScoringRun run;
             List<string> files;
-            ScoreSettings settings;
-            IReadOnlyList<ProxySpec> proxies;
-            Dataset? dataset;
             try
             {
-                files = ModelFiles.Expand(parse.GetValue(paths)!);
-                proxies = ProxySelection.Parse(parse.GetValue(proxy)!);
                 if (parse.GetValue(threads) is { } t) TorchSharp.torch.set_num_threads(t);
-                settings = new ScoreSettings(
-                    parse.GetValue(init) == "keep" ? WeightInit.Keep : WeightInit.Fresh,
-                    parse.GetValue(seeds) is { } list ? CommonOptions.ParseNumbers(list, "--seeds").Select(v => (long)v).ToArray() : [parse.GetValue(seed)],
-                    Enum.Parse<EngineKind>(parse.GetValue(engine)!, ignoreCase: true),
-                    CommonOptions.Positive(parse.GetValue(batch), "--batch-size"),
-                    parse.GetValue(reduce) == "mean" ? GradSignReduce.Mean : GradSignReduce.Sum,
-                    parse.GetValue(scope) == "all" ? ParameterScope.All : ParameterScope.Weights,
-                    parse.GetValue(loss) == "mse" ? LossKind.Mse : LossKind.CrossEntropy,
-                    parse.GetValue(output),
-                    new Normalization(CommonOptions.ParseNumbers(parse.GetValue(mean) ?? "0", "--mean"), CommonOptions.ParseNumbers(parse.GetValue(std) ?? "1", "--std")),
-                    CommonOptions.Positive(parse.GetValue(maxMemory), "--max-memory") << 20,
-                    parse.GetValue(perLayer),
-                    CommonOptions.ResolveDevice(parse.GetValue(device)!),
-                    parse.GetValue(float64)) { Proxies = ProxySelection.Needed(proxies) };
-                dataset = DatasetLoader.LoadOrDefault(parse.GetValue(data), parse.GetValue(paths)![0], settings.BatchSize);
+                run = new ScoreRequest
+                {
+                    Paths = parse.GetValue(paths)!,
+                    Proxy = parse.GetValue(proxy)!,
+                    Init = parse.GetValue(init)!,
+                    Seed = parse.GetValue(seed),
+                    Seeds = parse.GetValue(seeds) is { } list ? ScoreRequest.ParseNumbers(list, "--seeds").Select(v => (long)v).ToArray() : null,
+                    Engine = parse.GetValue(engine)!,
+                    Data = parse.GetValue(data),
+                    BatchSize = parse.GetValue(batch),
+                    Mean = parse.GetValue(mean) is { } m ? ScoreRequest.ParseNumbers(m, "--mean") : null,
+                    Std = parse.GetValue(std) is { } sd ? ScoreRequest.ParseNumbers(sd, "--std") : null,
+                    Reduce = parse.GetValue(reduce)!,
+                    Params = parse.GetValue(scope)!,
+                    Loss = parse.GetValue(loss)!,
+                    OutputName = parse.GetValue(output),
+                    Device = parse.GetValue(device)!,
+                    MaxMemory = parse.GetValue(maxMemory),
+                    PerLayer = parse.GetValue(perLayer),
+                    Float64 = parse.GetValue(float64),
+                }.Prepare();
+                files = parse.GetValue(shard) is { } spec ? Shards.Select(run.Files, spec) : run.Files.ToList();
             }
             catch (Exception e) when (e is FileNotFoundException or ArgumentException)
             {
@@ -81,20 +85,11 @@ public static class ScoreCommand
                 return ExitCodes.Usage;
             }
 
-            var records = new List<ScoreRecord>();
             var progress = new Progress(files.Count);
-            foreach (var f in files)
-            {
-                progress.Show(records.Count, f);
-                var record = ModelScorer.Score(f, dataset, settings);
-                records.Add(record);
-                if (record.Status != ScoreRecord.Ok && parse.GetValue(failFast)) break;
-            }
+            var records = run.Score(files, progress.Show, parse.GetValue(failFast));
             progress.Done();
 
-            var withEnsembles = Ensembles.Apply(records, proxies);
-            var columns = ScoreWriter.ScoreColumns(proxies.Select(p => p.Name), settings.Seeds.Length > 1);
-            var text = ScoreWriter.Write(withEnsembles, Enum.Parse<ScoreFormat>(parse.GetValue(format)!, ignoreCase: true), columns);
+            var text = ScoreWriter.Write(records, Enum.Parse<ScoreFormat>(parse.GetValue(format)!, ignoreCase: true), run.Columns);
             if (parse.GetValue(file) is { } target) File.WriteAllText(target, text);
             else Console.Write(text);
             bool failedFast = parse.GetValue(failFast) && records.Any(r => r.Status != ScoreRecord.Ok);
