@@ -7,4 +7,5 @@ root.Subcommands.Add(VerifyCommand.Create());
 root.Subcommands.Add(ScoreCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
+root.Subcommands.Add(ServeCommand.Create());
 return root.Parse(args).Invoke();

@@ -14,7 +14,8 @@ namespace OnnxGradSign.Proxies;
 public static class ModelScorer
 {
     /// <param name="data">The labelled samples, or null for synthetic data shaped like the model's input.</param>
-    public static ScoreRecord Score(string path, Dataset? data, ScoreSettings settings)
+    /// <param name="cache">Parsed models by content hash (the server's), or null to read the file.</param>
+    public static ScoreRecord Score(string path, Dataset? data, ScoreSettings settings, Serving.ModelCache? cache = null)
     {
         var clock = Stopwatch.StartNew();
         var record = new ScoreRecord
@@ -26,8 +27,9 @@ public static class ModelScorer
         };
         try
         {
-            record = record with { Sha256 = Sha256(path) };
-            var model = OnnxModel.Load(path);
+            var sha = Sha256(path);
+            record = record with { Sha256 = sha };
+            var model = cache?.Get(path, sha) ?? OnnxModel.Load(path);
             if (model.Inputs.Count != 1)
                 throw new OnnxModelException(path, $"scoring needs a model with one input; this one takes {model.Inputs.Count} ({string.Join(", ", model.Inputs.Select(i => i.Name))})");
             int outputIndex = OutputIndex(model, settings.Output);

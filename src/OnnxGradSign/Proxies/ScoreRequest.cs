@@ -83,14 +83,14 @@ public sealed record ScoringRun(IReadOnlyList<string> Files, IReadOnlyList<Proxy
 
     /// <summary>Scores the given files (all of the run's by default), then forms the ensembles over them.</summary>
     public IReadOnlyList<ScoreRecord> Score(IEnumerable<string>? files = null, Action<int, string>? progress = null, bool failFast = false,
-        CancellationToken cancellation = default)
+        CancellationToken cancellation = default, Serving.ModelCache? cache = null)
     {
         var records = new List<ScoreRecord>();
         foreach (var file in files ?? Files)
         {
             cancellation.ThrowIfCancellationRequested();
             progress?.Invoke(records.Count, file);
-            var record = ModelScorer.Score(file, Data, Settings);
+            var record = ModelScorer.Score(file, Data, Settings, cache);
             records.Add(record);
             if (record.Status != ScoreRecord.Ok && failFast) break;
         }
