@@ -8,4 +8,5 @@ root.Subcommands.Add(ScoreCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
+root.Subcommands.Add(MergeCommand.Create());
 return root.Parse(args).Invoke();

@@ -6,6 +6,7 @@ using OnnxGradSign.Import;
 using OnnxGradSign.Onnx;
 using OnnxGradSign.Proxies;
 using OnnxGradSign.Reporting;
+using OnnxGradSign.Runs;
 
 namespace OnnxGradSign.Cli.Commands;
 
@@ -43,11 +44,13 @@ public static class ScoreCommand
         var format = CommonOptions.Format("table", "json", "jsonl", "csv");
         var file = new Option<string?>("--output", "-o") { Description = "Write the results to FILE instead of standard output" };
         var failFast = new Option<bool>("--fail-fast") { Description = "Stop at the first model that fails, with exit code 1" };
+        var cache = new Option<string?>("--cache") { Description = "SQLite file of finished results by (model hash, settings): reruns reuse them" };
+        var resume = new Option<bool>("--resume") { Description = "Continue a run into the same -o FILE (jsonl or csv): keep its records, skip their models" };
         var shard = new Option<string?>("--shard") { Description = "Score only shard I of N (I/N, 0-based): a deterministic split by path, for job arrays" };
 
         var command = new Command("score", "Score candidate networks with GradSign and peer zero-cost proxies, best first")
         {
-            paths, proxy, init, seed, seeds, engine, threads, data, batch, mean, std, reduce, scope, loss, output, device, maxMemory, perLayer, float64, format, file, failFast, shard,
+            paths, proxy, init, seed, seeds, engine, threads, data, batch, mean, std, reduce, scope, loss, output, device, maxMemory, perLayer, float64, format, file, failFast, shard, cache, resume,
         };
         command.SetAction(parse =>
         {
@@ -85,15 +88,44 @@ public static class ScoreCommand
                 return ExitCodes.Usage;
             }
 
-            var progress = new Progress(files.Count);
-            var records = run.Score(files, progress.Show, parse.GetValue(failFast));
-            progress.Done();
+            var outputFormat = Enum.Parse<ScoreFormat>(parse.GetValue(format)!, ignoreCase: true);
+            IncrementalOutput? sink;
+            try
+            {
+                // jsonl and csv files grow record by record, so an interrupted run keeps what it finished.
+                sink = parse.GetValue(file) is { } target && outputFormat is ScoreFormat.Jsonl or ScoreFormat.Csv
+                    ? new IncrementalOutput(target, outputFormat, run.Columns, parse.GetValue(resume))
+                    : parse.GetValue(resume) ? throw new ArgumentException("--resume needs -o FILE with --format jsonl or csv") : null;
+                if (sink is not null) Resume.CheckSettings(sink, run);
+            }
+            catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException)
+            {
+                Console.Error.WriteLine(e.Message);
+                return ExitCodes.Usage;
+            }
 
-            var text = ScoreWriter.Write(records, Enum.Parse<ScoreFormat>(parse.GetValue(format)!, ignoreCase: true), run.Columns);
-            if (parse.GetValue(file) is { } target) File.WriteAllText(target, text);
-            else Console.Write(text);
-            bool failedFast = parse.GetValue(failFast) && records.Any(r => r.Status != ScoreRecord.Ok);
-            return failedFast || records.All(r => r.Status != ScoreRecord.Ok) ? ExitCodes.ModelFailed : ExitCodes.Ok;
+            using (sink)
+            {
+                var existing = sink?.Existing ?? [];
+                var remaining = Resume.Remaining(files, existing);
+                using var results = parse.GetValue(cache) is { } cacheFile ? new ResultCache(cacheFile) : null;
+                var progress = new Progress(remaining.Count);
+                var fresh = run.Score(remaining, progress.Show, parse.GetValue(failFast), results: results, onRecord: sink is null ? null : sink.Append);
+                progress.Done();
+                var records = existing.Count > 0 ? Ensembles.Apply([.. existing, .. fresh], run.Proxies) : fresh;
+
+                if (sink is null)
+                {
+                    var text = ScoreWriter.Write(records, outputFormat, run.Columns);
+                    if (parse.GetValue(file) is { } target) File.WriteAllText(target, text);
+                    else Console.Write(text);
+                }
+                else if (run.Proxies.OfType<EnsembleProxy>().Any()) sink.RewriteWhole(records); // ensembles need every model: written last
+
+                bool failedFast = parse.GetValue(failFast) && records.Any(r => r.Status != ScoreRecord.Ok);
+                // An empty shard has nothing to score and is no failure; models that all failed are.
+                return failedFast || records.Count > 0 && records.All(r => r.Status != ScoreRecord.Ok) ? ExitCodes.ModelFailed : ExitCodes.Ok;
+            }
         });
         return command;
     }

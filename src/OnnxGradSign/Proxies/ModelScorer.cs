@@ -14,17 +14,20 @@ namespace OnnxGradSign.Proxies;
 public static class ModelScorer
 {
     /// <param name="data">The labelled samples, or null for synthetic data shaped like the model's input.</param>
+    /// <summary>A failed record carrying the run's settings fields: what every record of this run starts from.</summary>
+    public static ScoreRecord Blank(string path, Dataset? data, ScoreSettings settings) => new()
+    {
+        Model = path, Status = ScoreRecord.Failed, Init = settings.Init.ToString().ToLowerInvariant(), Seeds = string.Join(",", settings.Seeds),
+        Data = data?.Source ?? DatasetLoader.SyntheticName, BatchSize = settings.BatchSize, Reduce = settings.Reduce.ToString().ToLowerInvariant(),
+        ParamScope = settings.Params.ToString().ToLowerInvariant(), Loss = settings.Loss == LossKind.Mse ? "mse" : "cross-entropy",
+        Output = settings.Output, Device = settings.Device,
+    };
+
     /// <param name="cache">Parsed models by content hash (the server's), or null to read the file.</param>
     public static ScoreRecord Score(string path, Dataset? data, ScoreSettings settings, Serving.ModelCache? cache = null)
     {
         var clock = Stopwatch.StartNew();
-        var record = new ScoreRecord
-        {
-            Model = path, Status = ScoreRecord.Failed, Init = settings.Init.ToString().ToLowerInvariant(), Seeds = string.Join(",", settings.Seeds),
-            Data = data?.Source ?? DatasetLoader.SyntheticName, BatchSize = settings.BatchSize, Reduce = settings.Reduce.ToString().ToLowerInvariant(),
-            ParamScope = settings.Params.ToString().ToLowerInvariant(), Loss = settings.Loss == LossKind.Mse ? "mse" : "cross-entropy",
-            Output = settings.Output, Device = settings.Device,
-        };
+        var record = Blank(path, data, settings);
         try
         {
             var sha = Sha256(path);

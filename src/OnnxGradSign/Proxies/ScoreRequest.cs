@@ -81,17 +81,25 @@ public sealed record ScoringRun(IReadOnlyList<string> Files, IReadOnlyList<Proxy
     /// <summary>The score fields of the run's records, in output order.</summary>
     public List<string> Columns => Reporting.ScoreWriter.ScoreColumns(Proxies.Select(p => p.Name), Settings.Seeds.Length > 1);
 
-    /// <summary>Scores the given files (all of the run's by default), then forms the ensembles over them.</summary>
+    /// <summary>
+    /// Scores the given files (all of the run's by default), then forms the ensembles over them. Records found in the results
+    /// cache are reused (under this run's path); each finished record goes to <paramref name="onRecord"/> at once, so a run that
+    /// is killed keeps everything written so far.
+    /// </summary>
     public IReadOnlyList<ScoreRecord> Score(IEnumerable<string>? files = null, Action<int, string>? progress = null, bool failFast = false,
-        CancellationToken cancellation = default, Serving.ModelCache? cache = null)
+        CancellationToken cancellation = default, Serving.ModelCache? cache = null, Runs.ResultCache? results = null, Action<ScoreRecord>? onRecord = null)
     {
+        var key = results is null ? null : Settings.Key(Data);
         var records = new List<ScoreRecord>();
         foreach (var file in files ?? Files)
         {
             cancellation.ThrowIfCancellationRequested();
             progress?.Invoke(records.Count, file);
-            var record = ModelScorer.Score(file, Data, Settings, cache);
+            var cached = results?.Find(ModelScorer.Sha256(file), key!);
+            var record = cached is not null ? cached with { Model = file } : ModelScorer.Score(file, Data, Settings, cache);
+            if (cached is null) results?.Store(record, key!);
             records.Add(record);
+            onRecord?.Invoke(record);
             if (record.Status != ScoreRecord.Ok && failFast) break;
         }
         return Ensembles.Apply(records, Proxies);

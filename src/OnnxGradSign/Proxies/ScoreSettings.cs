@@ -20,6 +20,17 @@ public sealed record ScoreSettings(
     string Device,
     bool Float64 = false)
 {
+    /// <summary>Bumped whenever a proxy's computation changes, so cached results from older versions are not reused.</summary>
+    public const int ResultsVersion = 1;
+
+    /// <summary>Everything that decides a record besides the model itself, as a stable string: the results cache's key.</summary>
+    public string Key(Dataset? data) => System.Text.Json.JsonSerializer.Serialize(new
+    {
+        version = ResultsVersion, proxies = Proxies.Select(p => p.Name), init = Init.ToString(), seeds = Seeds, engine = Engine.ToString(), batch = BatchSize,
+        reduce = Reduce.ToString(), scope = Params.ToString(), loss = Loss.ToString(), output = Output, mean = Normalization.Mean, std = Normalization.Std,
+        perLayer = PerLayer, device = Device, float64 = Float64, data = data?.Fingerprint ?? "synthetic",
+    });
+
     /// <summary>The catalog proxies computed per model (ensembles are formed over the scored set afterwards).</summary>
     public IReadOnlyList<Proxy> Proxies { get; init; } = [ProxyCatalog.Find("gradsign")!];
 

@@ -25,13 +25,17 @@ public static class ScoreWriter
     public static string Write(IReadOnlyList<ScoreRecord> records, ScoreFormat format, IReadOnlyList<string> scoreColumns) => format switch
     {
         ScoreFormat.Json => Json.Serialize(records) + "\n",
-        ScoreFormat.Jsonl => string.Concat(records.Select(r => Json.Serialize(r, indented: false) + "\n")),
-        ScoreFormat.Csv => string.Join(",", LeadingColumns.Concat(scoreColumns).Concat(TrailingColumns).Select(Quote)) + "\n"
-            + string.Concat(records.Select(r => CsvRow(r, scoreColumns))),
+        ScoreFormat.Jsonl => string.Concat(records.Select(JsonLine)),
+        ScoreFormat.Csv => CsvHeader(scoreColumns) + string.Concat(records.Select(r => CsvRow(r, scoreColumns))),
         _ => Table(records, scoreColumns),
     };
 
-    private static string CsvRow(ScoreRecord r, IReadOnlyList<string> scoreColumns)
+    public static string JsonLine(ScoreRecord r) => Json.Serialize(r, indented: false) + "\n";
+
+    public static string CsvHeader(IReadOnlyList<string> scoreColumns) =>
+        string.Join(",", LeadingColumns.Concat(scoreColumns).Concat(TrailingColumns).Select(Quote)) + "\n";
+
+    public static string CsvRow(ScoreRecord r, IReadOnlyList<string> scoreColumns)
     {
         string[] cells = [r.Model, r.Sha256 ?? "", r.Status, r.Error ?? "", .. scoreColumns.Select(c => Number(r.Score(c))), r.Params?.ToString() ?? "",
             Number(r.Seconds), r.Engine ?? "", r.Init, r.Seeds, r.Data, r.BatchSize.ToString(), r.Reduce, r.ParamScope, r.Loss, r.Output ?? "", r.Device];

@@ -82,8 +82,10 @@ public sealed class ScoreService(int workers = 1, int queueCapacity = 64, TimeSp
         // The worker is released when the work really ends; a timed-out request is answered at its deadline and stops between models.
         var work = Task.Run(() => run.Score(cancellation: cancellation.Token, cache: _cache), CancellationToken.None);
         _ = work.ContinueWith(_ => _workers.Release(), TaskScheduler.Default);
-        var finished = await Task.WhenAny(work, Task.Delay(timeout));
-        if (finished != work || work.IsCanceled) throw new TimeoutException($"timed out after {timeout.TotalSeconds:0.#} s");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await Task.WhenAny(work, Task.Delay(timeout));
+        // The clock decides, not which task won: a starved thread pool can fire the delay's timer late.
+        if (!work.IsCompletedSuccessfully || clock.Elapsed > timeout) throw new TimeoutException($"timed out after {timeout.TotalSeconds:0.#} s");
         var records = await work;
         return Respond(id, new JsonObject
         {
