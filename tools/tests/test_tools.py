@@ -50,3 +50,11 @@ def test_proxy_reference_reproduces_the_committed_expected_values(tmp_path):
     out = tmp_path / "expected.json"
     run("reference/proxies.py", "--models", MODELS, "--data", MODELS / "fashion-mnist-sample.npz", "--out", out)
     assert json.loads(out.read_text()) == json.loads((TOOLS / "reference" / "expected_proxies.json").read_text())
+
+
+def test_benchmark_regenerates_its_first_architecture_and_accuracy(tmp_path):
+    run("nb201_benchmark.py", "--count", 1, "--out", tmp_path)
+    assert (tmp_path / "arch_000.onnx").read_bytes() == (MODELS / "nb201" / "arch_000.onnx").read_bytes()
+    fresh = (tmp_path / "truth.csv").read_text().splitlines()[1].split(",")
+    committed = (MODELS / "nb201" / "truth.csv").read_text().splitlines()[1].split(",")
+    assert fresh[:3] == committed[:3]  # model, accuracy, genotype (train_seconds varies)

@@ -53,10 +53,10 @@ public static class TextReports
     {
         var sb = new StringBuilder();
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"{"proxy",-28} {"n",4}  {"spearman [95% CI]",26}  {"kendall [95% CI]",26}  {"top1%",6} {"top5%",6} {"top10%",6}  {"best pick",9}"));
+            $"{"proxy",-34} {"n",4}  {"spearman [95% CI]",26}  {"kendall [95% CI]",26}  {"top1%",6} {"top5%",6} {"top10%",6}  {"best pick",9}"));
         foreach (var p in report.Proxies.OrderByDescending(p => p.Kendall))
             sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"{p.Proxy,-28} {p.N,4}  {p.Spearman,7:0.000} [{p.SpearmanLow,6:0.000}, {p.SpearmanHigh,6:0.000}]  {p.Kendall,7:0.000} [{p.KendallLow,6:0.000}, {p.KendallHigh,6:0.000}]  {p.Top1,6:0.00} {p.Top5,6:0.00} {p.Top10,6:0.00}  {p.BestPickAccuracy,9:0.####}"));
+                $"{p.Proxy,-34} {p.N,4}  {p.Spearman,7:0.000} [{p.SpearmanLow,6:0.000}, {p.SpearmanHigh,6:0.000}]  {p.Kendall,7:0.000} [{p.KendallLow,6:0.000}, {p.KendallHigh,6:0.000}]  {p.Top1,6:0.00} {p.Top5,6:0.00} {p.Top10,6:0.00}  {p.BestPickAccuracy,9:0.####}"));
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{report.Matched} model(s) matched; best accuracy among them {report.BestAccuracy:0.####}"));
         if (report.UnmatchedScores.Count > 0)
             sb.AppendLine($"{report.UnmatchedScores.Count} scored model(s) without ground truth: {string.Join(", ", report.UnmatchedScores.Take(10))}{(report.UnmatchedScores.Count > 10 ? ", ..." : "")}");
