@@ -31,7 +31,11 @@ public static class MergeCommand
             var merged = records.OrderBy(r => r.Status == Proxies.ScoreRecord.Ok ? 0 : 1)
                 .DistinctBy(r => r.Sha256 is null ? r.Model : RecordFiles.Identity(r))
                 .OrderBy(r => r.Model, StringComparer.Ordinal).ToList();
-            var text = ScoreWriter.Write(merged, Enum.Parse<ScoreFormat>(parse.GetValue(format)!, ignoreCase: true), RecordFiles.ScoreColumns(merged));
+            // Shards rank their ensembles among their own models: rank them again over the whole merged set.
+            var columns = RecordFiles.ScoreColumns(merged);
+            var ensembles = columns.Where(c => c.Contains('(')).SelectMany(Proxies.ProxySelection.Parse).ToList();
+            merged = Proxies.Ensembles.Apply(merged, ensembles).ToList();
+            var text = ScoreWriter.Write(merged, Enum.Parse<ScoreFormat>(parse.GetValue(format)!, ignoreCase: true), columns);
             if (parse.GetValue(file) is { } target) File.WriteAllText(target, text);
             else Console.Write(text);
             return ExitCodes.Ok;

@@ -44,13 +44,16 @@ public static class ScoreCommand
         var format = CommonOptions.Format("table", "json", "jsonl", "csv");
         var file = new Option<string?>("--output", "-o") { Description = "Write the results to FILE instead of standard output" };
         var failFast = new Option<bool>("--fail-fast") { Description = "Stop at the first model that fails, with exit code 1" };
+        var workers = new Option<int>("--workers") { Description = "Score in N child processes (each model alone; needed for --timeout and --max-rss)", DefaultValueFactory = _ => 1 };
+        var timeout = new Option<double?>("--timeout") { Description = "Per-model time limit in seconds (runs models in worker processes)" };
+        var maxRss = new Option<long?>("--max-rss") { Description = "Per-model memory limit in MiB of resident memory (runs models in worker processes)" };
         var cache = new Option<string?>("--cache") { Description = "SQLite file of finished results by (model hash, settings): reruns reuse them" };
         var resume = new Option<bool>("--resume") { Description = "Continue a run into the same -o FILE (jsonl or csv): keep its records, skip their models" };
         var shard = new Option<string?>("--shard") { Description = "Score only shard I of N (I/N, 0-based): a deterministic split by path, for job arrays" };
 
         var command = new Command("score", "Score candidate networks with GradSign and peer zero-cost proxies, best first")
         {
-            paths, proxy, init, seed, seeds, engine, threads, data, batch, mean, std, reduce, scope, loss, output, device, maxMemory, perLayer, float64, format, file, failFast, shard, cache, resume,
+            paths, proxy, init, seed, seeds, engine, threads, data, batch, mean, std, reduce, scope, loss, output, device, maxMemory, perLayer, float64, format, file, failFast, shard, cache, resume, workers, timeout, maxRss,
         };
         command.SetAction(parse =>
         {
@@ -110,7 +113,12 @@ public static class ScoreCommand
                 var remaining = Resume.Remaining(files, existing);
                 using var results = parse.GetValue(cache) is { } cacheFile ? new ResultCache(cacheFile) : null;
                 var progress = new Progress(remaining.Count);
-                var fresh = run.Score(remaining, progress.Show, parse.GetValue(failFast), results: results, onRecord: sink is null ? null : sink.Append);
+                bool inWorkers = parse.GetValue(workers) > 1 || parse.GetValue(timeout) is not null || parse.GetValue(maxRss) is not null;
+                var fresh = inWorkers
+                    ? new WorkerPool(SelfCommand(), parse.GetValue(workers), parse.GetValue(threads) ?? Math.Max(1, Environment.ProcessorCount / parse.GetValue(workers)),
+                            parse.GetValue(timeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : null, parse.GetValue(maxRss) is { } mib ? mib << 20 : null)
+                        .Score(run, remaining, progress.Show, results, sink is null ? null : sink.Append)
+                    : run.Score(remaining, progress.Show, parse.GetValue(failFast), results: results, onRecord: sink is null ? null : sink.Append);
                 progress.Done();
                 var records = existing.Count > 0 ? Ensembles.Apply([.. existing, .. fresh], run.Proxies) : fresh;
 
@@ -128,6 +136,14 @@ public static class ScoreCommand
             }
         });
         return command;
+    }
+
+    /// <summary>How to start this program again as a worker: the apphost beside this assembly, else `dotnet` with the assembly.</summary>
+    private static string[] SelfCommand()
+    {
+        var assembly = typeof(ScoreCommand).Assembly.Location;
+        var apphost = Path.Combine(Path.GetDirectoryName(assembly)!, OperatingSystem.IsWindows() ? "onnx-gradsign.exe" : "onnx-gradsign");
+        return File.Exists(apphost) ? [apphost] : ["dotnet", assembly];
     }
 
     /// <summary>A one-line progress bar on stderr, shown only when several models are scored on a terminal.</summary>

@@ -51,7 +51,7 @@ public sealed record ScoreRequest
             PerLayer,
             ResolveDevice(Device),
             Float64) { Proxies = ProxySelection.Needed(proxies) };
-        return new ScoringRun(files, proxies, settings, DatasetLoader.LoadOrDefault(Data, Paths[0], settings.BatchSize));
+        return new ScoringRun(files, proxies, settings, DatasetLoader.LoadOrDefault(Data, Paths[0], settings.BatchSize), this);
     }
 
     public static string ResolveDevice(string device)
@@ -75,8 +75,8 @@ public sealed record ScoreRequest
             : throw new ArgumentException($"{name} '{value}': expected {string.Join(", ", choices.Select(c => c.Name))}");
 }
 
-/// <summary>A validated run: which files, which proxies (ensembles included), the settings and the data.</summary>
-public sealed record ScoringRun(IReadOnlyList<string> Files, IReadOnlyList<ProxySpec> Proxies, ScoreSettings Settings, Dataset? Data)
+/// <summary>A validated run: which files, which proxies (ensembles included), the settings and the data, and the request it came from.</summary>
+public sealed record ScoringRun(IReadOnlyList<string> Files, IReadOnlyList<ProxySpec> Proxies, ScoreSettings Settings, Dataset? Data, ScoreRequest Request)
 {
     /// <summary>The score fields of the run's records, in output order.</summary>
     public List<string> Columns => Reporting.ScoreWriter.ScoreColumns(Proxies.Select(p => p.Name), Settings.Seeds.Length > 1);

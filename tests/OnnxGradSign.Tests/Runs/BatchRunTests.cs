@@ -78,4 +78,20 @@ public class BatchRunTests : IDisposable
         Assert.Equal(ExitCodes.Ok, Score("--format", "jsonl", "-o", third, "--cache", cache, "--seed", "5"));
         Assert.NotEqual(before.Score("gradsign"), RecordFiles.Read(third).Single(r => r.Model.EndsWith("resnet_tiny.onnx")).Score("gradsign"));
     }
+
+    [Fact]
+    public void Worker_processes_give_the_same_records_and_a_model_past_its_limit_is_an_error_row()
+    {
+        var inProcess = Path.Combine(_dir, "in-process.jsonl");
+        var workers = Path.Combine(_dir, "workers.jsonl");
+        Assert.Equal(ExitCodes.Ok, Score("--format", "jsonl", "-o", inProcess, "--threads", "1"));
+        Assert.Equal(ExitCodes.Ok, Score("--format", "jsonl", "-o", workers, "--workers", "2", "--threads", "1", "--timeout", "120"));
+        Assert.Equal(Rows(inProcess), Rows(workers));
+
+        var limited = Path.Combine(_dir, "limited.jsonl");
+        Assert.Equal(ExitCodes.ModelFailed, Score("--format", "jsonl", "-o", limited, "--proxy", "all", "--timeout", "0.001"));
+        var records = RecordFiles.Read(limited);
+        Assert.Equal(Models.Length, records.Count);
+        Assert.All(records, r => Assert.Contains("timed out", r.Error));
+    }
 }
