@@ -2,14 +2,14 @@
 
 Usage: /usr/bin/python3 tools/export_torchvision.py --out DIR [--names a,b] [--mode training|eval|both]
 
-Each model is built with weights=None after torch.manual_seed(0) (no downloads) and written as
-DIR/<name>_<mode>.onnx: opset 17, input `input` [batch,3,H,W] and output `logits` [batch,classes],
-batch axis dynamic. `training` exports with training=TrainingMode.TRAINING and
-do_constant_folding=False (BatchNorm and Dropout kept in training form); `eval` is PyTorch's
-default export (eval mode, constant folding on: BatchNorm folded into the convolutions).
-Inputs are as small as each architecture allows (see MODELS). Training exports switch StochasticDepth
-off (see export()). A model whose export fails is
-reported and the run goes on; the exit status is 1 if any export failed.
+Each model is built with weights=None after torch.manual_seed(0) (no downloads), its BatchNorm running
+statistics calibrated on random batches (see calibrate_batchnorm), and written as DIR/<name>_<mode>.onnx:
+opset 17, input `input` [batch,3,H,W], output `logits` [batch,classes], batch axis dynamic. `training`
+exports with training=TrainingMode.TRAINING and do_constant_folding=False (BatchNorm and Dropout kept in
+training form; StochasticDepth switched off, see export()); `eval` is PyTorch's default export (eval mode,
+constant folding on: BatchNorm folded into the convolutions). Inputs are as small as each architecture
+allows (see MODELS). A model whose export fails is reported and the run goes on; the exit status is 1 if
+any export failed.
 """
 
 import argparse
@@ -81,7 +81,35 @@ def build(name):
     """The module, seeded so that every run (and every subset of names) gets the same weights, and its input side."""
     builder, side = MODELS[name]
     torch.manual_seed(SEED)
-    return builder(), side
+    module = builder()
+    calibrate_batchnorm(module, side)
+    return module, side
+
+
+def calibrate_batchnorm(module, side, batches=2, batch_size=8):
+    """Give BatchNorm the running statistics of its own activations on random inputs, as training would.
+
+    At initialization they are mean 0, variance 1 whatever the activations are, and in eval mode many networks then shrink
+    or blow up their signal layer after layer (efficientnet_b0's logits are ~1e-14, inception_v3's ~1e11): `verify`'s
+    absolute tolerance would then compare nothing. Dropout and StochasticDepth are off while calibrating.
+    """
+    norms = [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    module.train()
+    random_layers = [m for m in module.modules() if isinstance(m, (torch.nn.Dropout, torchvision.ops.StochasticDepth))]
+    for m in random_layers:
+        m.eval()
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a plain average over the calibration batches
+    generator = torch.Generator().manual_seed(SEED)
+    with torch.no_grad():
+        for _ in range(batches):
+            module(torch.randn(batch_size, 3, side, side, generator=generator))
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
 
 
 def export(module, side, mode, path):

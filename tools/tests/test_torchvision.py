@@ -42,6 +42,7 @@ CASES = [
     ("vit_tiny", "training", []),
     ("resnet18", "eval", []),
     ("mobilenet_v3_small", "eval", []),
+    ("efficientnet_b0", "eval", []),
     ("vit_tiny", "eval", []),
 ]
 
