@@ -77,6 +77,9 @@ public static class ShapeFolding
     {
         if (values.Any(v => !v.shape.SequenceEqual(values[0].shape) || v.dtype != values[0].dtype)) return null;
         if (values.Count == 1) return (values[0], zeros_like(values[0]));
+        // Booleans (Equal/Where guards, as in PyTorch's expand(n, -1, -1)) have no arithmetic: they fold only when constant.
+        if (values[0].dtype == ScalarType.Bool)
+            return values.All(v => v.eq(values[0]).all().item<bool>()) ? (values[0], zeros_like(values[0])) : null;
         var slope = (values[1] - values[0]) / (batches[1] - batches[0]);
         if (!values[0].is_floating_point()) slope = slope.to_type(values[0].dtype);
         var offset = values[0] - slope * batches[0];

@@ -46,6 +46,42 @@ public class ShapeFoldingTests
         }
     }
 
+    /// <summary>
+    /// class_token.expand(x.size(0), -1, -1) as PyTorch exports it (torchvision's VisionTransformer): the -1s of the target shape
+    /// are found by Equal and replaced by Where, so a boolean value lies on the shape chain. It folds to a constant; the batch
+    /// size still flows through.
+    /// </summary>
+    [Fact]
+    public void Expand_with_minus_ones_folds_its_boolean_guard()
+    {
+        var graph = new TestGraph(13).Input("x", 1, 3, 4)
+            .RandomInitializer("class_token", 1, 1, 4)
+            .Initializer("zero", [0L]).Initializer("axes", [0L], 1).Initializer("minusOnes", [-1L, -1L], 2)
+            .Initializer("allMinusOne", [-1L, -1L, -1L], 3).Initializer("ones", [1L, 1L, 1L], 3)
+            .Node("Shape", "x", "shape")
+            .Node("Gather", ["shape", "zero"], ["batch"], ("axis", 0L))
+            .Node("Unsqueeze", ["batch", "axes"], ["batch1"])
+            .Node("Concat", ["batch1", "minusOnes"], ["target"], ("axis", 0L))
+            .Node("Equal", ["target", "allMinusOne"], ["keep"])
+            .Node("Where", ["keep", "ones", "target"], ["expandShape"])
+            .Node("Expand", ["class_token", "expandShape"], ["tokens"])
+            .Node("Concat", ["tokens", "x"], ["y"], ("axis", 1L))
+            .Output("y");
+        graph.Proto.Graph.Input[0].Type.TensorType.Shape.Dim[0] = new TensorShapeProto.Types.Dimension { DimParam = "batch" };
+        var model = graph.Build();
+
+        using var folded = OnnxImporter.Import(model, new ImportOptions(WeightInit.Keep));
+        Assert.Equal(["BatchAffineShape", "Expand", "Concat"], folded.Steps.Select(s => s.Node.OpType));
+        using var unfolded = OnnxImporter.Import(model, new ImportOptions(WeightInit.Keep, FoldShapes: false));
+        foreach (long batch in new long[] { 1, 4 })
+        {
+            var x = randn(batch, 3, 4);
+            var actual = folded.forward([x])[0];
+            Assert.Equal([batch, 4L, 4L], actual.shape);
+            Assert.True(actual.eq(unfolded.forward([x])[0]).all().item<bool>(), $"batch {batch}");
+        }
+    }
+
     [Fact]
     public void Attention_reshapes_of_the_vit_example_fold_and_still_match()
     {

@@ -80,6 +80,8 @@ public static class TensorOps
             long axis = node.Int("axis", 0);
             return Single(i => i[0]!.gather(axis, Wrap(i[1]!, i[0]!.shape[axis < 0 ? axis + i[0]!.dim() : axis])));
         });
+        // 16 added reduction add/mul, 18 max/min; 13 only widened the types.
+        registry.Add("ScatterND", [11, 16, 18], ScatterND);
         registry.Add("Expand", [8, 13], _ => Single(i => Expand(i[0]!, NodeContext.ToLongs(i[1]!))));
         registry.Add("Tile", [6, 13], _ => Single(i => i[0]!.tile(NodeContext.ToLongs(i[1]!))));
         registry.Add("Range", 11, _ => Single(i => arange(Scalar(i[0]!), Scalar(i[1]!), Scalar(i[2]!), i[0]!.dtype, i[0]!.device)));
@@ -212,6 +214,67 @@ public static class TensorOps
         var flat = Wrap(indices, data.shape[a]).reshape(-1);
         var picked = data.index_select(a, flat);
         return picked.reshape([.. data.shape[..(int)a], .. indices.shape, .. data.shape[((int)a + 1)..]]);
+    }
+
+    /// <summary>
+    /// ScatterND: each index row (the last axis of indices, k long) addresses a slice data[i0,…,ik-1] that its update replaces or
+    /// combines into. The k leading axes are flattened to one, so "none" and "add" are one index_copy/index_add on axis 0.
+    /// torchvision's Swin builds its shifted-window attention mask this way (mask[h_slice, w_slice] = n).
+    /// </summary>
+    private static OpKernel ScatterND(NodeContext node)
+    {
+        var reduction = node.String("reduction", "none");
+        Func<Tensor, Tensor, Tensor>? combine = reduction switch
+        {
+            "none" or "add" => null,
+            "mul" => (a, b) => a * b,
+            "max" => maximum,
+            "min" => minimum,
+            _ => throw node.Unsupported($"reduction '{reduction}'"),
+        };
+        return Single(i =>
+        {
+            var (data, indices, updates) = (i[0]!, i[1]!, i[2]!);
+            int k = (int)indices.shape[^1];
+            var sliceShape = data.shape[k..];
+            var linear = zeros(indices.shape[..^1], ScalarType.Int64, data.device);
+            for (int j = 0; j < k; j++) linear = linear * data.shape[j] + Wrap(indices.select(-1, j), data.shape[j]);
+            linear = linear.reshape(-1);
+            var rows = data.reshape([-1, .. sliceShape]);
+            var source = updates.reshape([-1, .. sliceShape]);
+            var result = reduction switch
+            {
+                "none" => rows.index_copy(0, linear, source),
+                "add" => rows.index_add(0, linear, source, 1),
+                _ => CombineInRounds(rows, linear, source, combine!),
+            };
+            return result.reshape(data.shape);
+        });
+    }
+
+    /// <summary>
+    /// rows[linear[r]] = combine(rows[linear[r]], source[r]) for every r, repeated indices applied one after another: round j
+    /// takes the j-th occurrence of each index, so a round has no duplicates and is one gather, combine and index_copy.
+    /// (TorchSharp has no scatter_reduce/index_reduce.)
+    /// </summary>
+    private static Tensor CombineInRounds(Tensor rows, Tensor linear, Tensor source, Func<Tensor, Tensor, Tensor> combine)
+    {
+        var rounds = new List<List<long>>();
+        var seen = new Dictionary<long, int>();
+        var index = NodeContext.ToLongs(linear);
+        for (int r = 0; r < index.Length; r++)
+        {
+            int round = seen[index[r]] = seen.GetValueOrDefault(index[r], -1) + 1;
+            if (round == rounds.Count) rounds.Add([]);
+            rounds[round].Add(r);
+        }
+        foreach (var round in rounds)
+        {
+            var picked = tensor(round.ToArray(), ScalarType.Int64, rows.device);
+            var at = linear.index_select(0, picked);
+            rows = rows.index_copy(0, at, combine(rows.index_select(0, at), source.index_select(0, picked)));
+        }
+        return rows;
     }
 
     private static Tensor Expand(Tensor x, long[] shape)

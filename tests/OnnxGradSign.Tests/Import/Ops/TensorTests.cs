@@ -138,6 +138,27 @@ public class TensorTests
     public void Gather(long axis, long[] indices, long[] indexShape) =>
         Check(13, "Gather", [("indices", indices, indexShape)], ["axis", axis]);
 
+    /// <summary>ScatterND into x [4,3,2]: index rows of length k address slices, updates [rows…, x.shape[k..]…] replace or combine.</summary>
+    [Theory]
+    [InlineData(11L, "none", new long[] { 1, 3 }, new long[] { 2, 1 })]
+    [InlineData(11L, "none", new long[] { 0, 1, -1, 0, 2, 2 }, new long[] { 3, 2 })] // negative index counts from the end
+    [InlineData(13L, "none", new long[] { 0, 1, 1, 3, 2, 0 }, new long[] { 2, 3 })] // whole-element rows
+    [InlineData(11L, "none", new long[] { 1, 0, 2, 3 }, new long[] { 2, 2, 1 })] // rows in a 2-D grid of index rows
+    [InlineData(16L, "add", new long[] { 1, 1, 0, 1 }, new long[] { 4, 1 })] // repeated rows add up
+    [InlineData(16L, "mul", new long[] { 2, 0, 2 }, new long[] { 3, 1 })]
+    [InlineData(18L, "max", new long[] { 3, 1, 3, 3 }, new long[] { 4, 1 })]
+    [InlineData(18L, "min", new long[] { 0, 2, 0, 2 }, new long[] { 2, 2 })]
+    public void ScatterND(long opset, string reduction, long[] indices, long[] indexShape)
+    {
+        long[] data = [4, 3, 2];
+        long[] updates = [.. indexShape[..^1], .. data[(int)indexShape[^1]..]];
+        var attributes = reduction == "none" ? Array.Empty<(string, object)>() : [("reduction", reduction)];
+        new TestGraph(opset).Input("x", data).Input("u", updates).Initializer("indices", indices, indexShape)
+            .Node("ScatterND", ["x", "indices", "u"], ["y"], attributes)
+            .Output("y")
+            .AssertMatchesOrt();
+    }
+
     [Theory]
     [InlineData(new long[] { 3, 1 }, new long[] { 2, 3, 4 })]
     [InlineData(new long[] { 1, 3, 1 }, new long[] { 2, 1, 4 })] // both sides broadcast
