@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
-using System.Runtime.InteropServices;
 using OnnxGradSign.Data;
 using TorchSharp;
 using OnnxGradSign.Gradients;
@@ -59,8 +58,9 @@ public static class ModelScorer
                     {
                         values[proxy.Name].Add(proxy.Compute(context));
                     }
-                    catch (Exception e) when (e is ArgumentException or NotSupportedException or ExternalException)
+                    catch (Exception e) when (e is not OutOfMemoryException)
                     {
+                        // One proxy failing (a batch too small for zico, a libtorch error) leaves the others standing.
                         warnings.Add($"{proxy.Name}: {e.Message}");
                     }
                 }
@@ -83,10 +83,10 @@ public static class ModelScorer
                 Seconds = clock.Elapsed.TotalSeconds,
             };
         }
-        catch (Exception e) when (e is OnnxModelException or ArgumentException or NotSupportedException or IOException or InvalidDataException
-            or UnauthorizedAccessException or ExternalException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // Every error names the model: messages from deeper down (data, loss) may not.
+            // The per-model boundary: whatever one model does (bad file, libtorch error, a converter's bug) is its error record alone,
+            // and every error names the model (messages from deeper down, data or loss, may not).
             var message = e.Message.Contains(path) ? e.Message : $"{path}: {e.Message}";
             return record with { Error = message, Seconds = clock.Elapsed.TotalSeconds };
         }

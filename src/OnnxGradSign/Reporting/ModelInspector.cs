@@ -47,7 +47,7 @@ public static partial class ModelInspector
         {
             unsupported = e.Nodes;
         }
-        catch (OnnxModelException e)
+        catch (Exception e) when (e is not OutOfMemoryException) // the report still shows what could be read
         {
             error = e.Message;
         }
