@@ -43,6 +43,9 @@ public static class TextReports
             foreach (var o in r.Outputs)
                 sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
                     $"      {o.Output} [{string.Join(",", o.Shape)}]: max abs {o.MaxAbsoluteError:G3}, max rel {o.MaxRelativeError:G3}{(o.WithinTolerance ? "" : "  (beyond tolerance)")}"));
+            foreach (var o in r.Outputs.Where(o => o.Noise is not null))
+                sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                    $"      {o.Output}: against a float64 run, ONNX Runtime is off by {o.Noise!.OnnxRuntime:G3} and we by {o.Noise.Ours:G3}: {(o.Noise.WithinRounding ? "float32 rounding, not an import error" : "we are further off than float32 rounding explains")}"));
         }
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"{results.Count(r => r.Passed)} of {results.Count} model(s) match ONNX Runtime (rtol {tolerance.Relative:G3}, atol {tolerance.Absolute:G3})"));

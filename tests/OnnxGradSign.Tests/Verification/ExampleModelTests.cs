@@ -46,4 +46,18 @@ public class ExampleModelTests
         Assert.Equal(2, linear.Count(p => p.Role == ParameterRole.Bias));
         Assert.All(linear, p => Assert.True(model.Parameter(p).requires_grad));
     }
+
+    [Fact]
+    public void Beyond_tolerance_verify_measures_both_engines_against_float64()
+    {
+        // A zero tolerance fails on float32 rounding alone; the float64 comparison must then say so.
+        var result = ModelVerifier.Verify(TestPaths.Model("nb201_a.onnx"), new Tolerance(0, 0), new InputSpec(4), seed: 3);
+        var output = Assert.Single(result.Outputs);
+        Assert.False(output.WithinTolerance);
+        Assert.NotNull(output.Noise);
+        Assert.InRange(output.Noise!.Ours, 0, 1e-4);
+        Assert.True(output.Noise.WithinRounding, $"ours {output.Noise.Ours}, ONNX Runtime {output.Noise.OnnxRuntime}");
+        Assert.False(new Float32Noise(OnnxRuntime: 1e-6, Ours: 1e-3).WithinRounding);
+        Assert.Null(Assert.Single(ModelVerifier.Verify(TestPaths.Model("nb201_a.onnx"), new Tolerance(), new InputSpec(4), seed: 3).Outputs).Noise);
+    }
 }
