@@ -60,6 +60,8 @@ public static class OnnxImporter
     /// <summary>One walk over the graph, building slots, steps, parameters and buffers.</summary>
     private sealed class ImportPass(OnnxModel model, OpRegistry registry, IReadOnlyDictionary<string, ShapeValue> known)
     {
+        private static readonly HashSet<string> WeightLayouts = ["Identity", "Transpose", "Reshape", "Cast", "Unsqueeze", "Squeeze", "Flatten"];
+
         private static readonly HashSet<string> NeverFolded = ["RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli"];
 
         private readonly Dictionary<string, Value> _values = new();
@@ -107,7 +109,10 @@ public static class OnnxImporter
                 }
 
                 bool foldable = context.Declarations.Count == 0 && !NeverFolded.Contains(node.OpType)
-                    && node.Input.Where(i => i.Length > 0).All(i => _values[i].Constant is not null);
+                    && node.Input.Where(i => i.Length > 0).All(i => _values[i].Constant is not null)
+                    // A lookup or arithmetic on a learned tensor (Swin's bias table read through a constant index) runs at run
+                    // time with the tensor as a parameter; only re-layouts fold, so weights still reach their slots as constants.
+                    && (WeightLayouts.Contains(node.OpType) || !node.Input.Any(i => i.Length > 0 && IsLearned(_values[i])));
                 if (foldable) Fold(node, kernel);
                 else AddStep(node, kernel, context);
             }
@@ -184,9 +189,7 @@ public static class OnnxImporter
             var key = UniqueKey(value.Origin);
             var tensor = value.Constant;
             bool isParameter = false;
-            // PyTorch writes every nn.Parameter as a named initializer and its own constants as 'onnx::…' ones: a named float
-            // initializer that reaches a data op is learned even when no weight slot claims it (position embeddings, class tokens).
-            if (declaration is null && context is not null && value.IsInitializer && tensor.is_floating_point() && !value.Origin.StartsWith("onnx::"))
+            if (declaration is null && context is not null && IsLearned(value))
                 declaration = new ParameterDeclaration(LayerKind.Other, ParameterRole.Learned);
             if (declaration is not null && context is not null)
             {
@@ -202,6 +205,13 @@ public static class OnnxImporter
             _constants.Add(new ConstantSlot(value.Slot, key, isParameter));
             return value.Slot;
         }
+
+        /// <summary>
+        /// PyTorch writes every nn.Parameter as a named initializer and its own constants as 'onnx::…' ones: a named float initializer
+        /// is learned even where no weight slot claims it (position embeddings, class tokens, bias tables).
+        /// </summary>
+        private static bool IsLearned(Value value) =>
+            value.IsInitializer && value.Constant is { } t && t.is_floating_point() && !value.Origin.StartsWith("onnx::");
 
         /// <summary>Module keys allow no dots; keep names readable and unique.</summary>
         private string UniqueKey(string origin)

@@ -152,4 +152,24 @@ public class ImporterTests
         Assert.Contains("Frobnicate_0", e.Message);
         Assert.Contains("HardSwish_2", e.Message);
     }
+
+    [Fact]
+    public void A_learned_table_read_through_constant_indices_stays_a_trainable_parameter()
+    {
+        // Swin's relative_position_bias_table pattern: Gather(named table, constant index) added to activations.
+        var graph = new TestGraph(13).Input("x", 2, 4)
+            .Initializer("bias_table", [0.5f, -1, 2, 3, -4, 6], 3, 2)
+            .Initializer("onnx::index", [2L, 0L], 2)
+            .Node("Gather", ["bias_table", "onnx::index"], ["bias"], ("axis", 0L))
+            .Node("Reshape", ["bias", "shape"], ["bias_row"])
+            .Initializer("shape", [1L, 4L], 2)
+            .Node("Add", ["x", "bias_row"], ["y"])
+            .Output("y");
+        using var model = graph.Import();
+        var table = Assert.Single(model.ParameterInfos, p => p.Name == "bias_table");
+        Assert.True(table.Trainable);
+        Assert.Equal(6, table.Count);
+        Assert.Contains(model.Steps, s => s.Node.OpType == "Gather");
+        graph.AssertMatchesOrt();
+    }
 }
