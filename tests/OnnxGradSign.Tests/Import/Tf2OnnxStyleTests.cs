@@ -66,6 +66,8 @@ public class Tf2OnnxStyleTests
     }
 
     /// <summary>Keras' fans of a kernel, from its ONNX layout: Dense [in, out]; Conv [out, in, kh, kw]; depthwise [C·mult, 1, kh, kw].</summary>
+    /// <remarks>With multiplier 1 the depthwise rule has the same fan_in + fan_out as the plain Conv rule (9·C + 9); keras_cnn_nhwc_conv's
+    /// multiplier 2 is what tells them apart (72 + 18 against 9 + 144).</remarks>
     private static (long FanIn, long FanOut) KerasFans(ParameterInfo p)
     {
         if (p.Kind == LayerKind.Linear) return (p.Shape[0], p.Shape[1]);
