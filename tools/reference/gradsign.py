@@ -79,12 +79,18 @@ def gradsign(model, x, y):
     return float(np.nansum(sign_sum.abs().numpy()))
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def reference_arguments(description):
+    """The command line every reference script shares: the models, the data, where to write, the batch size."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", type=Path, required=True, help="folder with *.onnx and manifest.json")
     parser.add_argument("--data", type=Path, required=True, help="npz with x [N,1,28,28] float32, y [N] int64")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--batch-size", type=int, default=64, help="use the first N samples")
+    return parser
+
+
+def main():
+    parser = reference_arguments(__doc__)
     parser.add_argument("--reduce", choices=("sum", "mean"), default="sum", help="score printed per model")
     args = parser.parse_args()
 

@@ -59,7 +59,6 @@ A score that comes out NaN or +-inf is written as null with the reason under "no
 Architectures that appear in several files are computed once.
 """
 
-import argparse
 import contextlib
 import copy
 import json
@@ -76,7 +75,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import candidates  # noqa: E402  (tools/candidates.py)
-from gradsign import batchnorms_without_spatial_extent  # noqa: E402
+from gradsign import batchnorms_without_spatial_extent, reference_arguments  # noqa: E402
 
 WEIGHT_LAYERS = candidates.GRADSIGN_LAYERS
 CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d)
@@ -315,12 +314,7 @@ def scores(model, x, y):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", type=Path, required=True, help="folder with *.onnx and manifest.json")
-    parser.add_argument("--data", type=Path, required=True, help="npz with x [N,1,28,28] float32, y [N] int64")
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--batch-size", type=int, default=64, help="use the first N samples")
-    args = parser.parse_args()
+    args = reference_arguments(__doc__).parse_args()
 
     torch.set_num_threads(1)  # deterministic reductions, and light on a shared machine
     data = np.load(args.data)
