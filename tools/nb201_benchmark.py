@@ -38,12 +38,16 @@ import onnx
 import torch
 import torch.nn.functional as F
 
+import sys
+
 import candidates
 from export_models import TRAINING, check, export
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "python"))
+# The cell space (op names, edge order, arch strings, connectivity) is defined once, in the NAS package.
+from onnx_gradsign.nas.spaces.nb201 import EDGES, OPS, connected, genotype_string, parse_genotype  # noqa: E402
 from make_sample_data import balanced_indices, read_idx
 
-OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
-EDGES = 6  # node1<-0, node2<-0, node2<-1, node3<-0, node3<-1, node3<-2
 WIDTHS = (8, 16, 32)  # as models/nb201_*.onnx (candidates.NB201Net defaults)
 CELLS = 1
 INIT_SEED_BASE = candidates.SEED_BASE + 1000  # 20221000: clear of candidates' own ids 1..8
@@ -63,28 +67,6 @@ DATASET = Path("/usr/share/datasets/fashion-mnist")
 def to_cell(ops):
     """6 op names in edge order -> candidates' genotype format (one tuple per node 1..3)."""
     return [tuple(ops[0:1]), tuple(ops[1:3]), tuple(ops[3:6])]
-
-
-def genotype_string(ops):
-    """NAS-Bench-201's arch string, e.g. |nor_conv_3x3~0|+|none~0|skip_connect~1|+|...~0|...~1|...~2|"""
-    return "+".join("|" + "|".join(f"{op}~{j}" for j, op in enumerate(node)) + "|" for node in to_cell(ops))
-
-
-def parse_genotype(text):
-    """Inverse of genotype_string: the 6 op names in edge order."""
-    nodes = text.split("+")
-    ops = [edge.split("~")[0] for node in nodes for edge in node.strip("|").split("|")]
-    assert len(nodes) == 3 and len(ops) == EDGES and all(op in OPS for op in ops), text
-    assert genotype_string(ops) == text, text
-    return ops
-
-
-def connected(ops):
-    """True if node 3 (the cell output) is reachable from node 0 along edges other than 'none'."""
-    live = [op != "none" for op in ops]
-    r1 = live[0]
-    r2 = live[1] or (r1 and live[2])
-    return live[3] or (r1 and live[4]) or (r2 and live[5])
 
 
 def sample_genotypes(count, seed):
@@ -201,7 +183,7 @@ def main():
     started = time.perf_counter()
     for i, (name, ops) in enumerate(zip(names, genotypes)):
         text = genotype_string(ops)
-        assert parse_genotype(text) == ops
+        assert parse_genotype(text) == tuple(ops)
         seed = init_seed(args.seed, i)
         try:
             module = build(ops, seed)
