@@ -136,4 +136,20 @@ public class MalformedModelTests : IDisposable
         File.WriteAllText(path, "this is not a model");
         Assert.Contains(path, Fails(path).Message);
     }
+
+    [Fact]
+    public void External_data_past_two_gigabytes_is_read()
+    {
+        // Models over protobuf's 2 GB limit keep their weights in external files: read a tensor 2.5 GB into a sparse file.
+        const long offset = 5L << 29;
+        var weights = Path.Combine(_dir, "weights.bin");
+        using (var file = File.Create(weights))
+        {
+            file.SetLength(offset + 16);
+            file.Seek(offset, SeekOrigin.Begin);
+            file.Write(new float[] { 1, 2, 3, 4 }.SelectMany(BitConverter.GetBytes).ToArray());
+        }
+        var loaded = OnnxModel.Load(Save(WithExternalBias(offset.ToString(), "16"), "huge.onnx"));
+        Assert.Equal([1f, 2, 3, 4], loaded.ReadInitializer("bias").data<float>().ToArray());
+    }
 }
