@@ -13,10 +13,8 @@ any export failed.
 """
 
 import argparse
-import io
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import onnx
@@ -24,7 +22,9 @@ import torch
 import torchvision
 from torchvision import models as tvm
 
-TRAINING = torch.onnx.TrainingMode.TRAINING
+import export_models  # the one export: dynamic batch, no constant folding in training mode, running statistics kept
+
+TRAINING = export_models.TRAINING
 EVAL = torch.onnx.TrainingMode.EVAL
 MODES = {"training": TRAINING, "eval": EVAL}
 OPSET = 17
@@ -123,21 +123,7 @@ def export(module, side, mode, path):
         for m in module.modules():
             if isinstance(m, torchvision.ops.StochasticDepth):
                 m.p = 0.0
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # exporter noise: num_batches_tracked, tracer warnings, etc.
-        torch.onnx.export(
-            module,
-            torch.randn(2, 3, side, side),  # a batch of 2: training-mode BatchNorm needs more than one value per channel
-            buffer,
-            input_names=["input"],
-            output_names=["logits"],
-            dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
-            opset_version=OPSET,
-            training=mode,
-            do_constant_folding=not training,
-        )
-    model = onnx.load_from_string(buffer.getvalue())
+    model = export_models.export(module, mode, OPSET, sample_shape=(3, side, side))
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     return model

@@ -19,7 +19,7 @@ public static class PerSampleGradients
 
     public static SignSums Compute(ImportedModel model, Tensor x, Tensor y, GradientSettings settings, EngineKind engine)
     {
-        using var noScope = NewDisposeScope();
+        using var scope = NewDisposeScope(); // temporaries die here; only the sign sums move out
         var result = engine switch
         {
             EngineKind.Loop => LoopEngine.Compute(model, x, y, settings),

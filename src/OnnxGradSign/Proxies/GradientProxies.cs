@@ -7,10 +7,10 @@ namespace OnnxGradSign.Proxies;
 public static class GradientProxies
 {
     public static Proxy GradNorm { get; } = new("grad_norm", "Σ over Conv/Linear weights of ‖∂L/∂W‖₂",
-        c => Sum(c.Batch.Weights.Values.Select(g => g.norm().Value())));
+        c => c.Batch.Weights.Values.Select(g => g.norm().Value()).Sum());
 
     public static Proxy Snip { get; } = new("snip", "Σ |W ⊙ ∂L/∂W|",
-        c => Sum(c.Batch.Weights.Select(kv => (c.Model.TensorOf(kv.Key) * kv.Value).abs().sum().Value())));
+        c => c.Batch.Weights.Select(kv => (c.Model.TensorOf(kv.Key) * kv.Value).abs().sum().Value()).Sum());
 
     /// <summary>Σ −W ⊙ Hg: g the batch gradient (detached), Hg from a second backward through the gradient itself.</summary>
     public static Proxy Grasp { get; } = new("grasp", "Σ −W ⊙ (H g), g the batch gradient, H g by double backward", c =>
@@ -22,12 +22,12 @@ public static class GradientProxies
         var z = withGraph.Zip(g, (a, b) => (a * b).sum()).Aggregate((a, b) => a + b);
         var targets = weights.Select(c.Model.TensorOf).ToList();
         var hg = z.requires_grad ? autograd.grad([z], targets, allow_unused: true) : targets.Select(_ => (Tensor?)null).ToList();
-        return Sum(targets.Select((w, k) => hg[k] is { } h ? (-w * h).sum().Value() : 0));
+        return targets.Select((w, k) => hg[k] is { } h ? (-w * h).sum().Value() : 0).Sum();
     });
 
     /// <summary>Per output channel of each Conv/Linear layer: ½·mean over samples of (Σ over positions of activation·gradient)².</summary>
     public static Proxy Fisher { get; } = new("fisher", "Σ over Conv/Linear output channels of ½·mean_n (Σ_positions a·∂L/∂a)²", c =>
-        Sum(c.Batch.Layers.Select(l =>
+        c.Batch.Layers.Select(l =>
         {
             var product = l.Call.Output * l.OutputGrad;
             // Channels are axis 1 of a convolution's output and the last axis of a linear layer's.
@@ -35,7 +35,7 @@ public static class GradientProxies
                 ? product.flatten(2).sum(dim: 2)
                 : product.reshape(product.shape[0], -1, product.shape[^1]).sum(dim: 1);
             return (0.5 * perChannel.square().mean([0])).sum().Value();
-        })));
+        }).Sum());
 
     /// <summary>
     /// ZiCo on two halves of the batch: per weight tensor, Σ over entries with nonzero spread of mean|g| / std(g) across the halves
@@ -48,15 +48,13 @@ public static class GradientProxies
         var weights = c.Weights;
         var first = c.GradientsOfMeanLoss(c.X.narrow(0, 0, half), c.Y.narrow(0, 0, half), weights);
         var second = c.GradientsOfMeanLoss(c.X.narrow(0, half, half), c.Y.narrow(0, half, half), weights);
-        return Sum(first.Zip(second, (a, b) =>
+        return first.Zip(second, (a, b) =>
         {
             var both = stack([a.detach(), b.detach()]);
             var std = both.std(0, unbiased: false);
             var nonzero = std.ne(0);
             double t = (both.abs().mean([0]).masked_select(nonzero) / std.masked_select(nonzero)).sum().Value();
             return t != 0 ? Math.Log(t) : 0;
-        }));
+        }).Sum();
     });
-
-    public static double Sum(IEnumerable<double> values) => values.Sum();
 }

@@ -23,13 +23,14 @@ public static class ModelScorer
     };
 
     /// <param name="cache">Parsed models by content hash (the server's), or null to read the file.</param>
-    public static ScoreRecord Score(string path, Dataset? data, ScoreSettings settings, Serving.ModelCache? cache = null)
+    /// <param name="sha256">The file's hash when the caller has it already (a results-cache lookup), so it is read once.</param>
+    public static ScoreRecord Score(string path, Dataset? data, ScoreSettings settings, Serving.ModelCache? cache = null, string? sha256 = null)
     {
         var clock = Stopwatch.StartNew();
         var record = Blank(path, data, settings);
         try
         {
-            var sha = Sha256(path);
+            var sha = sha256 ?? Sha256(path);
             record = record with { Sha256 = sha };
             var model = cache?.Get(path, sha) ?? OnnxModel.Load(path);
             if (model.Inputs.Count != 1)

@@ -95,8 +95,9 @@ public sealed record ScoringRun(IReadOnlyList<string> Files, IReadOnlyList<Proxy
         {
             cancellation.ThrowIfCancellationRequested();
             progress?.Invoke(records.Count, file);
-            var cached = results?.Find(ModelScorer.Sha256(file), key!);
-            var record = cached is not null ? cached with { Model = file } : ModelScorer.Score(file, Data, Settings, cache);
+            var sha = results is null ? null : ModelScorer.Sha256(file);
+            var cached = results?.Find(sha!, key!);
+            var record = cached is not null ? cached with { Model = file } : ModelScorer.Score(file, Data, Settings, cache, sha);
             if (cached is null) results?.Store(record, key!);
             records.Add(record);
             onRecord?.Invoke(record);
