@@ -239,11 +239,14 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, x):
+    def forward(self, x, padding=None):
         b, n, c = x.shape  # traced as Shape/Gather, so the batch axis stays dynamic
         qkv = self.qkv(x).reshape(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
-        attn = torch.softmax((q @ k.transpose(-2, -1)) * self.scale, dim=-1)
+        scores = (q @ k.transpose(-2, -1)) * self.scale
+        if padding is not None:  # [b, n] True at padding: no query attends to it (exports as Where)
+            scores = scores.masked_fill(padding[:, None, None, :], -1e9)
+        attn = torch.softmax(scores, dim=-1)
         return self.proj((attn @ v).transpose(1, 2).reshape(b, n, c))
 
 
@@ -267,6 +270,35 @@ class ViTTiny(nn.Module):
         return self.head(self.norm(x).mean(1))  # mean pooling over tokens
 
 
+# --- text classifier ------------------------------------------------------------------
+
+TEXT_VOCAB, TEXT_LENGTH, TEXT_CLASSES = 1000, 32, 4
+
+
+class TextClassifier(nn.Module):
+    """Token ids [N, 32] (0 = padding) -> logits [N, 4]: token embedding (Gather) plus learned positions, one pre-norm
+    transformer block whose attention ignores padding (Equal + Where), masked mean pooling, a Linear head."""
+
+    def __init__(self, dim=32, heads=4, mlp_ratio=2):
+        super().__init__()
+        self.embed = nn.Embedding(TEXT_VOCAB, dim)
+        self.pos_embed = nn.Parameter(torch.randn(1, TEXT_LENGTH, dim) * 0.02)
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = Attention(dim, heads)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, mlp_ratio * dim), nn.GELU(), nn.Linear(mlp_ratio * dim, dim))
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, TEXT_CLASSES)
+
+    def forward(self, ids):
+        padding = ids.eq(0)
+        x = self.embed(ids) + self.pos_embed
+        x = x + self.attn(self.norm1(x), padding)
+        x = x + self.mlp(self.norm2(x))
+        keep = ids.ne(0).unsqueeze(-1).to(x.dtype)
+        return self.head((self.norm(x) * keep).sum(1) / keep.sum(1).clamp(min=1))
+
+
 # --- registry -------------------------------------------------------------------------
 
 # architecture name -> (constructor, fixed per-architecture id); the id fixes the seed.
@@ -278,12 +310,15 @@ ARCHITECTURES = {
     "mobilenet_tiny": (MobileNetTiny, 5),
     "mlp_matmul": (MLPMatMul, 6),
     "vit_tiny": (ViTTiny, 7),
+    "text_classifier": (TextClassifier, 9),
     # Full-size NAS-Bench-201 network (C=16, N=5) for [N,3,32,32] input; benchmarking only.
     "nb201_full": (lambda: NB201Net(GENOTYPE_A, widths=(16, 32, 64), cells=5, in_channels=3), 8),
 }
 
 # Per-sample input shape of each architecture (without the batch axis).
 INPUT_SHAPES = {name: (3, 32, 32) if name == "nb201_full" else (1, 28, 28) for name in ARCHITECTURES}
+INPUT_SHAPES["text_classifier"] = (TEXT_LENGTH,)
+INPUT_DTYPES = {"text_classifier": torch.int64}  # token ids; every other input is float32
 
 SEED_BASE = 2022_0000
 

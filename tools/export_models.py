@@ -1,9 +1,10 @@
-"""Export the example candidate networks of candidates.py to ONNX, plus models/manifest.json.
+"""Export the example candidate networks of candidates.py to ONNX, plus a manifest.json per folder.
 
 Usage: /usr/bin/python3 tools/export_models.py [--out DIR]
 
-Every file takes `input` [batch,1,28,28] float32 and returns `logits` [batch,10]. The
-output is byte-identical across reruns. Each file is checked with onnx.checker and with a
+Every image model takes `input` [batch,1,28,28] float32 and returns `logits` [batch,10];
+text/text_classifier.onnx takes `input` [batch,32] int64 token ids (0 = padding) and returns
+`logits` [batch,4]. The output is byte-identical across reruns. Each file is checked with onnx.checker and with a
 small protobuf reader that does not use the onnx package.
 """
 
@@ -36,12 +37,14 @@ EXPORTS = [
     ("resnet_tiny_eval.onnx", "resnet_tiny", EVAL, 17),
     ("nb201_a_opset11.onnx", "nb201_a", TRAINING, 11),
     ("resnet_tiny_opset9.onnx", "resnet_tiny", TRAINING, 9),
+    # opset 14: LayerNorm exported as its decomposition (ReduceMean/Sub/Pow/Sqrt/Div), GELU as Erf
+    ("text/text_classifier.onnx", "text_classifier", TRAINING, 14),
 ]
 
 
-def export(module, mode, opset, sample_shape=(1, 28, 28)):
-    """Export `module` (input [batch, *sample_shape]) and return the ModelProto, holding
-    exactly the module's current weights."""
+def export(module, mode, opset, sample_shape=(1, 28, 28), dtype=torch.float32):
+    """Export `module` (input [batch, *sample_shape] of dtype; int64 means token ids) and return
+    the ModelProto, holding exactly the module's current weights."""
     state = {name: t.detach().clone() for name, t in module.state_dict().items()}
     buffer = io.BytesIO()
     with warnings.catch_warnings():
@@ -49,7 +52,8 @@ def export(module, mode, opset, sample_shape=(1, 28, 28)):
         warnings.simplefilter("ignore", UserWarning)
         torch.onnx.export(
             module,
-            torch.zeros(2, *sample_shape),  # batch of 2: BatchNorm1d cannot trace a batch of 1 in train mode
+            # batch of 2: BatchNorm1d cannot trace a batch of 1 in train mode; token id 1, not padding
+            torch.zeros(2, *sample_shape) if dtype.is_floating_point else torch.ones(2, *sample_shape, dtype=dtype),
             buffer,
             input_names=["input"],
             output_names=["logits"],
@@ -132,14 +136,16 @@ def main():
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
-    manifest = []
+    manifests = collections.defaultdict(list)  # one manifest.json per folder, naming its own files
     for file, architecture, mode, opset in EXPORTS:
         module, seed = candidates.build(architecture)  # fresh module: same weights for every variant
         path = args.out / file
-        onnx.save(export(module, mode, opset), str(path))
+        path.parent.mkdir(exist_ok=True)
+        dtype = candidates.INPUT_DTYPES.get(architecture, torch.float32)
+        onnx.save(export(module, mode, opset, candidates.INPUT_SHAPES[architecture], dtype), str(path))
         histogram = check(path, module, mode)
-        manifest.append({
-            "file": file,
+        manifests[path.parent].append({
+            "file": path.name,
             "architecture": architecture,
             "export_mode": "training" if mode == TRAINING else "eval",
             "opset": opset,
@@ -149,7 +155,8 @@ def main():
         print(f"{file}: {path.stat().st_size} bytes, BatchNormalization x{histogram['BatchNormalization']}")
         print("  " + ", ".join(f"{op} {n}" for op, n in sorted(histogram.items())))
 
-    (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    for folder, manifest in manifests.items():
+        (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
 
 if __name__ == "__main__":

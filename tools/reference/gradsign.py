@@ -83,7 +83,7 @@ def reference_arguments(description):
     """The command line every reference script shares: the models, the data, where to write, the batch size."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", type=Path, required=True, help="folder with *.onnx and manifest.json")
-    parser.add_argument("--data", type=Path, required=True, help="npz with x [N,1,28,28] float32, y [N] int64")
+    parser.add_argument("--data", type=Path, required=True, help="npz with x [N,1,28,28] float32 (or [N,32] int64 token ids), y [N] int64")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--batch-size", type=int, default=64, help="use the first N samples")
     return parser
@@ -106,7 +106,7 @@ def main():
         model, _ = candidates.build(entry["architecture"])
         score = gradsign(model, x, y)
         model64, _ = candidates.build(entry["architecture"])
-        score64 = gradsign(model64.double(), x.double(), y)
+        score64 = gradsign(model64.double(), x.double() if x.is_floating_point() else x, y)  # token ids stay integers
         num_weights = sum(w.numel() for _, w in candidates.gradsign_weights(model))
         results[path.name] = {
             "architecture": entry["architecture"],

@@ -25,7 +25,8 @@ def exported(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in MODELS.glob("*.onnx")) + ["manifest.json"])
+@pytest.mark.parametrize("name", sorted(p.name for p in MODELS.glob("*.onnx")) + ["manifest.json"]
+                         + ["text/text_classifier.onnx", "text/manifest.json"])
 def test_export_regenerates_the_committed_models_byte_for_byte(exported, name):
     assert (exported / name).read_bytes() == (MODELS / name).read_bytes()
 
@@ -35,11 +36,20 @@ def test_sample_data_is_regenerated_byte_for_byte(tmp_path):
     assert (tmp_path / "sample.npz").read_bytes() == (MODELS / "fashion-mnist-sample.npz").read_bytes()
 
 
-def test_reference_reproduces_the_committed_expected_scores(tmp_path):
+def test_text_sample_is_regenerated_byte_for_byte(tmp_path):
+    run("make_text_sample.py", "--out", tmp_path / "sample.npz")
+    assert (tmp_path / "sample.npz").read_bytes() == (MODELS / "text" / "sample.npz").read_bytes()
+
+
+@pytest.mark.parametrize("models,data,expected", [
+    (MODELS, MODELS / "fashion-mnist-sample.npz", "expected_gradsign.json"),
+    (MODELS / "text", MODELS / "text" / "sample.npz", "expected_gradsign_text.json"),
+])
+def test_reference_reproduces_the_committed_expected_scores(tmp_path, models, data, expected):
     out = tmp_path / "expected.json"
-    run("reference/gradsign.py", "--models", MODELS, "--data", MODELS / "fashion-mnist-sample.npz", "--out", out)
+    run("reference/gradsign.py", "--models", models, "--data", data, "--out", out)
     fresh = json.loads(out.read_text())
-    committed = json.loads((TOOLS / "reference" / "expected_gradsign.json").read_text())
+    committed = json.loads((TOOLS / "reference" / expected).read_text())
     assert fresh.keys() == committed.keys()
     for model in committed:
         assert fresh[model]["sum_float64"] == committed[model]["sum_float64"], model

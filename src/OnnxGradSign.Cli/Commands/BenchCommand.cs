@@ -37,7 +37,7 @@ public static class BenchCommand
                 var path = parse.GetValue(modelPath)!;
                 if (parse.GetValue(threads) is { } t) set_num_threads(t);
                 long batchSize = ScoreRequest.Positive(parse.GetValue(batch), "--batch-size");
-                var dataset = DatasetLoader.LoadOrDefault(parse.GetValue(data), path, batchSize);
+                var dataset = DataChoice.Resolve(parse.GetValue(data), [path], [path], batchSize).For(path);
                 var model = OnnxModel.Load(path);
                 var dev = new Device(ScoreRequest.ResolveDevice(parse.GetValue(device)!));
                 using var imported = OnnxImporter.Import(model, new ImportOptions(parse.GetValue(init) == "keep" ? WeightInit.Keep : WeightInit.Fresh, parse.GetValue(seed)));

@@ -29,25 +29,15 @@ public static class DatasetLoader
     }
 
     /// <summary>
-    /// The data for a run over the given model paths: the named spec, or without one the single .npz in the first folder given
-    /// (models/ ships one); null means synthetic data, made per model.
+    /// Seeded inputs of the given per-sample shape, normal or, with an index range, uniform integers below it (token ids),
+    /// and uniformly random labels in [0, classes).
     /// </summary>
-    public static Dataset? LoadOrDefault(string? spec, string firstPath, long limit)
-    {
-        if (spec is null)
-        {
-            var folder = Directory.Exists(firstPath) ? firstPath : Path.GetDirectoryName(Path.GetFullPath(firstPath))!;
-            var samples = Directory.GetFiles(folder, "*.npz");
-            spec = samples.Length == 1 ? samples[0] : SyntheticName;
-        }
-        return spec == SyntheticName ? null : Load(spec, limit);
-    }
-
-    /// <summary>Seeded normal inputs of the given per-sample shape and uniformly random labels in [0, classes).</summary>
-    public static Dataset Synthetic(long[] sampleShape, long count, long classes, long seed)
+    public static Dataset Synthetic(long[] sampleShape, long count, long classes, long seed, long? indexRange = null)
     {
         var generator = new Generator((ulong)seed);
-        return new Dataset(randn([count, .. sampleShape], generator: generator), randint(0, classes, [count], generator: generator), SyntheticName);
+        var x = indexRange is { } range ? randint(0, range, [count, .. sampleShape], generator: generator)
+            : randn([count, .. sampleShape], generator: generator);
+        return new Dataset(x, randint(0, classes, [count], generator: generator), SyntheticName);
     }
 
     private static Dataset Npz(string path, long limit)
@@ -59,7 +49,7 @@ public static class DatasetLoader
         if (y.dim() != 1 || y.shape[0] != x.shape[0])
             throw new InvalidDataException($"y must be 1-D with one label per sample of x: x [{string.Join(",", x.shape)}], y [{string.Join(",", y.shape)}]");
         if (y.is_floating_point()) throw new InvalidDataException($"y must hold integer labels, not {y.dtype}");
-        return Take(x.to_type(ScalarType.Float32), y.to_type(ScalarType.Int64), limit, path);
+        return Take(x.to_type(x.is_floating_point() ? ScalarType.Float32 : ScalarType.Int64), y.to_type(ScalarType.Int64), limit, path);
     }
 
     private static Dataset Idx(string spec, long limit)

@@ -15,30 +15,46 @@ public sealed record Normalization(double[] Mean, double[] Std)
 /// </summary>
 public static class InputPreparation
 {
-    public static Tensor Fit(Tensor x, long[] modelShape, Normalization normalization, string model, string input)
+    public static Tensor Fit(Tensor x, long[] modelShape, Normalization normalization, string model, string input,
+        ScalarType inputType = ScalarType.Float32)
     {
         string Mismatch() => $"{model}: input '{input}' expects [{string.Join(",", modelShape.Select(d => d < 0 ? "?" : d.ToString()))}] " +
             $"per batch, the data has samples of [{string.Join(",", x.shape[1..])}]";
         if (modelShape.Length != x.dim()) throw new ArgumentException(Mismatch());
-        if (x.dim() == 4)
+        if (!IsFloat(inputType))
         {
-            // The data's channel axis is 1 (NCHW) unless its last axis looks like channels and axis 1 does not.
-            bool dataNhwc = x.shape[3] is 1 or 3 && x.shape[1] is not (1 or 3);
-            bool modelNhwc = modelShape[3] is 1 or 3 && modelShape[1] is not (1 or 3);
-            if (dataNhwc) x = x.permute(0, 3, 1, 2);
-            x = Normalize(x, normalization);
-            long wanted = modelNhwc ? modelShape[3] : modelShape[1];
-            if (wanted > 0 && x.shape[1] != wanted)
-            {
-                if (x.shape[1] != 1) throw new ArgumentException(Mismatch());
-                x = x.expand(-1, wanted, -1, -1); // grey → as many identical channels as the model wants
-            }
-            if (modelNhwc) x = x.permute(0, 2, 3, 1);
+            // Indices (token ids) go in as they are: no normalization, no layout guessing.
+            if (x.is_floating_point())
+                throw new ArgumentException($"{model}: input '{input}' takes {inputType} indices (token ids); the data holds {x.dtype} samples");
+            x = x.to_type(inputType);
         }
-        else x = Normalize(x, normalization);
+        else
+        {
+            if (!x.is_floating_point()) x = x.to_type(ScalarType.Float32);
+            x = x.dim() == 4 ? FitImages(x, modelShape, normalization, Mismatch) : Normalize(x, normalization);
+        }
         for (int d = 1; d < modelShape.Length; d++)
             if (modelShape[d] > 0 && modelShape[d] != x.shape[d]) throw new ArgumentException(Mismatch());
         return x.contiguous();
+    }
+
+    private static bool IsFloat(ScalarType type) => type is ScalarType.Float32 or ScalarType.Float64 or ScalarType.Float16 or ScalarType.BFloat16;
+
+    /// <summary>Images: NCHW or NHWC as the model declares, grey replicated into as many channels as it wants.</summary>
+    private static Tensor FitImages(Tensor x, long[] modelShape, Normalization normalization, Func<string> mismatch)
+    {
+        // The data's channel axis is 1 (NCHW) unless its last axis looks like channels and axis 1 does not.
+        bool dataNhwc = x.shape[3] is 1 or 3 && x.shape[1] is not (1 or 3);
+        bool modelNhwc = modelShape[3] is 1 or 3 && modelShape[1] is not (1 or 3);
+        if (dataNhwc) x = x.permute(0, 3, 1, 2);
+        x = Normalize(x, normalization);
+        long wanted = modelNhwc ? modelShape[3] : modelShape[1];
+        if (wanted > 0 && x.shape[1] != wanted)
+        {
+            if (x.shape[1] != 1) throw new ArgumentException(mismatch());
+            x = x.expand(-1, wanted, -1, -1); // grey → as many identical channels as the model wants
+        }
+        return modelNhwc ? x.permute(0, 2, 3, 1) : x;
     }
 
     private static Tensor Normalize(Tensor x, Normalization n)
@@ -52,23 +68,26 @@ public static class InputPreparation
 
     /// <summary>
     /// The first batchSize samples of the data fitted to the model's (single) input, or, without data, seeded synthetic samples
-    /// shaped like that input with random labels over the first output's classes.
+    /// shaped like that input (token ids below the embedding's vocabulary for an integer input) with random labels over the
+    /// first output's classes.
     /// </summary>
     public static (Tensor X, Tensor Y) Batch(OnnxModel model, Dataset? data, long batchSize, Normalization normalization, long seed)
     {
         var input = model.Inputs[0];
         var declared = DeclaredShape(input);
+        var inputType = TensorData.TorchType((Onnx.Proto.TensorProto.Types.DataType)(input.Type?.TensorType?.ElemType ?? 1));
         if (data is null)
         {
             if (declared.Skip(1).Any(d => d < 0))
                 throw new ArgumentException($"{model.Path}: input '{input.Name}' has symbolic axes besides the batch; synthetic data needs a fixed sample shape");
-            var synthetic = DatasetLoader.Synthetic(declared[1..], batchSize, OutputClasses(model), seed);
-            return (synthetic.X, synthetic.Y);
+            var synthetic = DatasetLoader.Synthetic(declared[1..], batchSize, OutputClasses(model), seed,
+                IsFloat(inputType) ? null : model.IndexRange(input.Name) ?? 2);
+            return (synthetic.X.to_type(inputType), synthetic.Y);
         }
         if (data.Count < batchSize)
             throw new ArgumentException($"--data {data.Source} holds {data.Count} samples, fewer than --batch-size {batchSize}");
         var x = data.X.narrow(0, 0, batchSize);
-        return (Fit(x, declared, normalization, model.Path, input.Name), data.Y.narrow(0, 0, batchSize));
+        return (Fit(x, declared, normalization, model.Path, input.Name, inputType), data.Y.narrow(0, 0, batchSize));
     }
 
     /// <summary>The number of classes of the first output's last axis, for random synthetic labels (10 when unknown).</summary>

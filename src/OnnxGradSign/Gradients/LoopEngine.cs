@@ -10,19 +10,20 @@ public static class LoopEngine
     {
         var scored = PerSampleGradients.Scored(model, settings.Scope);
         var accumulators = scored.Select(p => new SignAccumulator(p, x.device)).ToList();
-        bool inputMatters = false;
+        // Token ids have no gradient: the check that the output depends on the input needs a float input.
+        bool floatInput = x.is_floating_point(), inputMatters = !floatInput;
         model.Run.BatchNorm = BatchNormMode.PerSample;
         for (long i = 0; i < x.shape[0]; i++)
         {
             using var scope = NewDisposeScope();
-            var xi = x.narrow(0, i, 1).detach().requires_grad_(true);
+            var xi = x.narrow(0, i, 1).detach().requires_grad_(floatInput);
             var output = model.forward([xi])[settings.OutputIndex];
             var loss = Losses.SumOfPerSample(output, y.narrow(0, i, 1), settings.Loss);
-            var targets = scored.Select(model.TensorOf).Append(xi).ToList();
+            var targets = scored.Select(model.TensorOf).Concat(floatInput ? [xi] : []).ToList();
             var grads = autograd.grad([loss], targets, allow_unused: true);
             for (int k = 0; k < scored.Count; k++)
                 accumulators[k].Add((grads[k] ?? zeros_like(targets[k])).unsqueeze(0));
-            inputMatters |= grads[^1] is { } gx && gx.ne(0).any().item<bool>();
+            inputMatters |= floatInput && grads[^1] is { } gx && gx.ne(0).any().item<bool>();
         }
         return new SignSums(accumulators, x.shape[0], EngineKind.Loop, !inputMatters);
     }

@@ -18,7 +18,8 @@ public static class VectorizedEngine
         long largest = scored.Count == 0 ? 1 : scored.Max(p => p.Count);
         // Per sample: the layer's gradients, their signs and a temporary, in float32.
         long chunk = Math.Clamp(settings.MaxMemoryBytes / Math.Max(largest * 4 * 3, 1), 1, x.shape[0]);
-        bool inputMatters = false;
+        // Token ids have no gradient: the check that the output depends on the input needs a float input.
+        bool floatInput = x.is_floating_point(), inputMatters = !floatInput;
 
         var calls = new List<WeightLayerCall>();
         model.Run.BatchNorm = BatchNormMode.PerSample;
@@ -30,11 +31,11 @@ public static class VectorizedEngine
                 using var scope = NewDisposeScope();
                 calls.Clear();
                 long n = Math.Min(chunk, x.shape[0] - start);
-                var xc = x.narrow(0, start, n).detach().requires_grad_(true);
+                var xc = x.narrow(0, start, n).detach().requires_grad_(floatInput);
                 var output = model.forward([xc])[settings.OutputIndex];
                 var loss = Losses.SumOfPerSample(output, y.narrow(0, start, n), settings.Loss);
                 CheckCalls(calls, scored, n);
-                var grads = autograd.grad([loss], calls.Select(c => c.Output).Append(xc).ToList(), allow_unused: true);
+                var grads = autograd.grad([loss], calls.Select(c => c.Output).Concat(floatInput ? [xc] : []).ToList(), allow_unused: true);
                 for (int k = 0; k < calls.Count; k++)
                 {
                     using var layerScope = NewDisposeScope();
@@ -42,7 +43,7 @@ public static class VectorizedEngine
                     var perSample = grads[k] is { } g ? PerSampleWeightGradients.Of(call, g) : zeros([n, .. call.Weight.Shape], device: x.device);
                     accumulators[call.Weight].Add(perSample.reshape([n, .. call.Weight.Shape]));
                 }
-                inputMatters |= grads[^1] is { } gx && gx.ne(0).any().item<bool>();
+                inputMatters |= floatInput && grads[^1] is { } gx && gx.ne(0).any().item<bool>();
             }
         }
         finally

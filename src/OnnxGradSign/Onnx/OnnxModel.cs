@@ -64,6 +64,26 @@ public sealed class OnnxModel
 
     public TorchSharp.torch.Tensor ReadInitializer(string name) => ReadTensor(Initializers[name]);
 
+    /// <summary>
+    /// How many rows the smallest table has that a Gather looks up with this input (a token-id input indexing its embedding),
+    /// or null when no Gather reads a constant table with it: integer inputs drawn below this bound are valid indices.
+    /// </summary>
+    public long? IndexRange(string input)
+    {
+        var constants = Nodes.Where(n => n.OpType == "Constant" && n.Output.Count == 1)
+            .ToDictionary(n => n.Output[0], n => n.Attribute.FirstOrDefault(a => a.Name == "value")?.T);
+        long? range = null;
+        foreach (var gather in Nodes.Where(n => n.OpType == "Gather" && n.Input.Count == 2 && n.Input[1] == input))
+        {
+            var table = Initializers.GetValueOrDefault(gather.Input[0]) ?? constants.GetValueOrDefault(gather.Input[0]);
+            if (table is null || table.Dims.Count == 0) continue;
+            long axis = gather.Attribute.FirstOrDefault(a => a.Name == "axis")?.I ?? 0;
+            long rows = table.Dims[(int)(axis < 0 ? axis + table.Dims.Count : axis)];
+            range = range is null ? rows : Math.Min(range.Value, rows);
+        }
+        return range;
+    }
+
     public TorchSharp.torch.Tensor ReadTensor(TensorProto proto)
     {
         try

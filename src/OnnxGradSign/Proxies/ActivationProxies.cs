@@ -10,6 +10,7 @@ public static class ActivationProxies
     public static Proxy JacobCov { get; } = new("jacob_cov", "−Σ [log(λ+1e-5) + 1/(λ+1e-5)] over the eigenvalues of the Jacobian correlation", c =>
     {
         using var scope = NewDisposeScope();
+        c.RequireFloatInput("jacob_cov", "differentiates the input");
         var x = c.X.detach().requires_grad_(true);
         var (output, _) = c.Forward(x, BatchNormMode.Batch);
         var jacobian = autograd.grad([output.sum()], [x])[0].reshape(x.shape[0], -1).to_type(ScalarType.Float64);
@@ -49,6 +50,7 @@ public static class ActivationProxies
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
+        c.RequireFloatInput("meco", "feeds one Gaussian sample");
         var input = randn([1, .. c.X.shape[1..]], c.X.dtype, c.X.device, generator: new Generator(0));
         var (_, calls) = c.Forward(input, BatchNormMode.PerSample);
         return calls.Where(call => call.Geometry is ConvGeometry && call.Output.shape[1] >= 2).Sum(call =>

@@ -50,7 +50,8 @@ public static class ModelScorer
                 using var imported = Import(model, options, device, settings.Float64);
                 parameters = imported.ParameterInfos.Where(p => p.Trainable).Sum(p => p.Count);
                 var (x, y) = InputPreparation.Batch(model, data, settings.BatchSize, settings.Normalization, seed);
-                var context = new ProxyContext(imported, x.to(device).to_type(settings.Float64 ? ScalarType.Float64 : ScalarType.Float32), y.to(device),
+                if (x.is_floating_point()) x = x.to_type(settings.Float64 ? ScalarType.Float64 : ScalarType.Float32); // token ids stay integers
+                var context = new ProxyContext(imported, x.to(device), y.to(device),
                     new GradientSettings(settings.Loss, settings.Params, outputIndex, settings.MaxMemoryBytes), settings.Engine, settings.Reduce,
                     () => Import(model, options, device, settings.Float64));
                 foreach (var proxy in settings.Proxies)
@@ -62,7 +63,7 @@ public static class ModelScorer
                     catch (Exception e) when (e is not OutOfMemoryException)
                     {
                         // One proxy failing (a batch too small for zico, a libtorch error) leaves the others standing.
-                        warnings.Add($"{proxy.Name}: {e.Message}");
+                        warnings.Add($"{proxy.Name}: {Brief(e)}");
                     }
                 }
                 if (settings.Proxies.Any(p => p.Name == "gradsign"))
@@ -88,10 +89,14 @@ public static class ModelScorer
         {
             // The per-model boundary: whatever one model does (bad file, libtorch error, a converter's bug) is its error record alone,
             // and every error names the model (messages from deeper down, data or loss, may not).
-            var message = e.Message.Contains(path) ? e.Message : $"{path}: {e.Message}";
+            var message = Brief(e).Contains(path) ? Brief(e) : $"{path}: {Brief(e)}";
             return record with { Error = message, Seconds = clock.Elapsed.TotalSeconds };
         }
     }
+
+    /// <summary>The message without the C++ stack trace libtorch appends to its errors.</summary>
+    private static string Brief(Exception e) =>
+        e.Message.IndexOf("\nException raised from", StringComparison.Ordinal) is var cut and >= 0 ? e.Message[..cut] : e.Message;
 
     private static ImportedModel Import(OnnxModel model, ImportOptions options, Device device, bool float64)
     {

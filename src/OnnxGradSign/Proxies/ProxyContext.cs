@@ -22,6 +22,12 @@ public sealed class ProxyContext(ImportedModel model, Tensor x, Tensor y, Gradie
 
     public ImportedModel Model { get; } = model;
     public Tensor X { get; } = x;
+
+    /// <summary>Proxies that feed or differentiate a float input have no meaning on token ids: a clear error, the others still run.</summary>
+    public void RequireFloatInput(string proxy, string what)
+    {
+        if (!X.is_floating_point()) throw new NotSupportedException($"{proxy} {what}, and this model's input holds integer indices (token ids)");
+    }
     public Tensor Y { get; } = y;
     public GradientSettings Gradients { get; } = gradients;
     public GradSignReduce Reduce { get; } = reduce;

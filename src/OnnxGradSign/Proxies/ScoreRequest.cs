@@ -51,7 +51,7 @@ public sealed record ScoreRequest
             PerLayer,
             ResolveDevice(Device),
             Float64) { Proxies = ProxySelection.Needed(proxies) };
-        return new ScoringRun(files, proxies, settings, DatasetLoader.LoadOrDefault(Data, Paths[0], settings.BatchSize), this);
+        return new ScoringRun(files, proxies, settings, DataChoice.Resolve(Data, Paths, files, settings.BatchSize), this);
     }
 
     public static string ResolveDevice(string device)
@@ -76,7 +76,7 @@ public sealed record ScoreRequest
 }
 
 /// <summary>A validated run: which files, which proxies (ensembles included), the settings and the data, and the request it came from.</summary>
-public sealed record ScoringRun(IReadOnlyList<string> Files, IReadOnlyList<ProxySpec> Proxies, ScoreSettings Settings, Dataset? Data, ScoreRequest Request)
+public sealed record ScoringRun(IReadOnlyList<string> Files, IReadOnlyList<ProxySpec> Proxies, ScoreSettings Settings, DataChoice Data, ScoreRequest Request)
 {
     /// <summary>The score fields of the run's records, in output order.</summary>
     public List<string> Columns => Reporting.ScoreWriter.ScoreColumns(Proxies.Select(p => p.Name), Settings.Seeds.Length > 1);
@@ -89,15 +89,16 @@ public sealed record ScoringRun(IReadOnlyList<string> Files, IReadOnlyList<Proxy
     public IReadOnlyList<ScoreRecord> Score(IEnumerable<string>? files = null, Action<int, string>? progress = null, bool failFast = false,
         CancellationToken cancellation = default, Serving.ModelCache? cache = null, Runs.ResultCache? results = null, Action<ScoreRecord>? onRecord = null)
     {
-        var key = results is null ? null : Settings.Key(Data);
         var records = new List<ScoreRecord>();
         foreach (var file in files ?? Files)
         {
             cancellation.ThrowIfCancellationRequested();
             progress?.Invoke(records.Count, file);
+            var data = Data.For(file);
+            var key = results is null ? null : Settings.Key(data);
             var sha = results is null ? null : ModelScorer.Sha256(file);
             var cached = results?.Find(sha!, key!);
-            var record = cached is not null ? cached with { Model = file } : ModelScorer.Score(file, Data, Settings, cache, sha);
+            var record = cached is not null ? cached with { Model = file } : ModelScorer.Score(file, data, Settings, cache, sha);
             if (cached is null) results?.Store(record, key!);
             records.Add(record);
             onRecord?.Invoke(record);

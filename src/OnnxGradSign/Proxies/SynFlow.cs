@@ -15,6 +15,7 @@ public static class SynFlow
     private static double Compute(ProxyContext c)
     {
         using var scope = NewDisposeScope();
+        c.RequireFloatInput("synflow", "feeds an all-ones float input");
         using var copy = c.Reimport();
         copy.to(ScalarType.Float64);
         using (no_grad())

@@ -72,7 +72,7 @@ public static class ScoreWriter
                     $"      {l.Parameter,-40} {l.Kind,-8} {l.Weights,9} weights  share {l.Share,6:P1}  agreement {l.SignAgreement,6:0.000}  zero {l.ZeroFraction,6:P1}{(l.NonFinite > 0 ? $"  non-finite {l.NonFinite}" : "")}"));
         }
         foreach (var r in records.Where(r => r.Status != ScoreRecord.Ok))
-            sb.AppendLine($"   -  error: {r.Model}: {r.Error}");
+            sb.AppendLine($"   -  error: {r.Error}"); // the error names the model
         var first = records.FirstOrDefault();
         if (first is not null)
             sb.AppendLine($"{ranked.Count} of {records.Count} model(s) scored; init {first.Init}, seeds {first.Seeds}, data {first.Data}, batch {first.BatchSize}, " +

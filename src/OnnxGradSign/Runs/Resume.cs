@@ -15,8 +15,8 @@ public static class Resume
     public static void CheckSettings(IncrementalOutput output, ScoringRun run)
     {
         if (output.Existing.Count == 0) return;
-        var expected = Settings(ModelScorer.Blank("", run.Data, run.Settings));
         var found = Settings(output.Existing[0]);
+        var expected = Settings(ModelScorer.Blank("", run.Data.For(output.Existing[0].Model), run.Settings));
         if (found != expected)
             throw new ArgumentException($"{output.Path} was written with other settings ({found}); this run has {expected}: resume with the same options, or write elsewhere");
     }

@@ -20,7 +20,6 @@ public sealed class WorkerPool(string[] command, int workers, int threadsPerWork
     {
         var queue = new ConcurrentQueue<(int Index, string File)>(files.Select((f, i) => (i, f)));
         var records = new ScoreRecord?[files.Count];
-        var key = results is null ? null : run.Settings.Key(run.Data);
         var resultsLock = new Lock();
         int done = 0;
         var loops = Enumerable.Range(0, Math.Max(1, Math.Min(workers, files.Count))).Select(_ => Task.Run(() =>
@@ -29,6 +28,7 @@ public sealed class WorkerPool(string[] command, int workers, int threadsPerWork
             while (queue.TryDequeue(out var item))
             {
                 ScoreRecord? cached;
+                var key = results is null ? null : run.Settings.Key(run.Data.For(item.File));
                 lock (resultsLock) cached = results?.Find(ModelScorer.Sha256(item.File), key!);
                 var record = cached is not null ? cached with { Model = item.File } : worker.Score(run, item.File, timeout, maxRssBytes);
                 lock (resultsLock)
@@ -52,12 +52,13 @@ public sealed class WorkerPool(string[] command, int workers, int threadsPerWork
 
         public ScoreRecord Score(ScoringRun run, string file, TimeSpan? timeout, long? maxRssBytes)
         {
-            var failed = ModelScorer.Blank(file, run.Data, run.Settings);
+            var data = run.Data.For(file);
+            var failed = ModelScorer.Blank(file, data, run.Settings);
             try
             {
                 var process = _process ??= Start();
-                // The child gets this file alone and the run's data spelled out (a file's own folder may hold other data).
-                var request = JsonSerializer.SerializeToNode(run.Request with { Paths = [file], Data = run.Data?.Source ?? DatasetLoader.SyntheticName }, Json.Compact)!.AsObject();
+                // The child gets this file alone and the data chosen for it spelled out.
+                var request = JsonSerializer.SerializeToNode(run.Request with { Paths = [file], Data = data?.Source ?? DatasetLoader.SyntheticName }, Json.Compact)!.AsObject();
                 request["id"] = ++_nextId;
                 process.StandardInput.WriteLine(request.ToJsonString(Json.Compact));
                 process.StandardInput.Flush();

@@ -31,12 +31,12 @@ public static class SampleInputs
             var shape = spec.ShapeOf(model, input);
             var elementType = (TensorProto.Types.DataType)(input.Type?.TensorType?.ElemType ?? (int)TensorProto.Types.DataType.Float);
             var type = TensorData.TorchType(elementType);
-            // Integer inputs are usually indices (token ids): keep them small so any table can take them.
+            // Integer inputs are usually indices (token ids): below the smallest table they index, else 0 or 1.
             return type switch
             {
                 ScalarType.Float32 or ScalarType.Float64 => randn(shape, type, generator: generator),
                 ScalarType.Bool => randint(0, 2, shape, generator: generator).to_type(ScalarType.Bool),
-                _ => randint(0, 2, shape, generator: generator).to_type(type),
+                _ => randint(0, model.IndexRange(input.Name) ?? 2, shape, generator: generator).to_type(type),
             };
         }).ToList();
     }

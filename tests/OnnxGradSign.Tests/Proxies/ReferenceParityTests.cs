@@ -9,23 +9,27 @@ namespace OnnxGradSign.Tests.Proxies;
 
 /// <summary>
 /// `score --init keep` against tools/reference/gradsign.py (our Python implementation of the official algorithm, run on the same
-/// PyTorch modules, weights and batch). The eval-mode export is a different network (BatchNorm folded), so it is not compared.
+/// PyTorch modules, weights and batch), image models and the token-id text classifier alike. The eval-mode export is a different network (BatchNorm folded), so it is not compared.
 /// </summary>
 public class ReferenceParityTests
 {
     private sealed record Expected(double Sum, double SumFloat64, string ExportMode);
 
-    private static readonly Dictionary<string, Expected> Reference = JsonSerializer.Deserialize<Dictionary<string, Expected>>(
-        File.ReadAllText(Path.Combine(TestPaths.Tools, "reference", "expected_gradsign.json")),
-        new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower })!;
+    /// <summary>The reference for models/ (on the Fashion-MNIST sample) and for models/text (on its token ids), keyed by path under models/.</summary>
+    private static readonly Dictionary<string, Expected> Reference = new[] { ("expected_gradsign.json", ""), ("expected_gradsign_text.json", "text") }
+        .SelectMany(r => JsonSerializer.Deserialize<Dictionary<string, Expected>>(File.ReadAllText(Path.Combine(TestPaths.Tools, "reference", r.Item1)),
+            new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower })!.Select(e => (Path.Combine(r.Item2, e.Key), e.Value)))
+        .ToDictionary();
 
-    private static readonly Dataset Sample = DatasetLoader.Load(TestPaths.Model("fashion-mnist-sample.npz"), 64);
+    /// <summary>Each model's default data, the sample in its own folder, exactly as `score models/` picks it.</summary>
+    private static readonly DataChoice Samples = DataChoice.Resolve(null, [TestPaths.Models],
+        ExampleModelTests.TrainingExports().Select(f => TestPaths.Model((string)f[0])), 64);
 
     public static IEnumerable<object[]> Compared() =>
         ExampleModelTests.TrainingExports().SelectMany(f => new[] { new object[] { f[0], EngineKind.Loop }, [f[0], EngineKind.Vectorized] });
 
     private static double Score(string file, EngineKind engine, bool float64) =>
-        ModelScorer.Score(TestPaths.Model(file), Sample, ScoreSettings.Default with { Init = WeightInit.Keep, Engine = engine, Float64 = float64 })
+        ModelScorer.Score(TestPaths.Model(file), Samples.For(TestPaths.Model(file)), ScoreSettings.Default with { Init = WeightInit.Keep, Engine = engine, Float64 = float64 })
             .Score("gradsign") ?? throw new Xunit.Sdk.XunitException($"{file} did not score");
 
     [Theory]

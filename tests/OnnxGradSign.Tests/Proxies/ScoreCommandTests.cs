@@ -62,4 +62,28 @@ public class ScoreCommandTests : IDisposable
         Assert.All(record.Layers!, l => Assert.InRange(l.SignAgreement, 0, 1));
         Assert.Empty(record.Warnings);
     }
+
+    [Fact]
+    public void A_folder_of_image_and_text_models_scores_each_on_its_own_sample()
+    {
+        File.Copy(TestPaths.Model("fashion-mnist-sample.npz"), Path.Combine(_dir, "images.npz"));
+        File.Copy(TestPaths.Model("resnet_tiny.onnx"), Path.Combine(_dir, "resnet_tiny.onnx"));
+        Directory.CreateDirectory(Path.Combine(_dir, "text"));
+        foreach (var f in new[] { "text_classifier.onnx", "sample.npz" }) File.Copy(TestPaths.Model($"text/{f}"), Path.Combine(_dir, "text", f));
+        var json = Path.Combine(_dir, "scores.json");
+        Assert.Equal(ExitCodes.Ok, Run(_dir, "--proxy", "all", "--batch-size", "16", "--format", "json", "-o", json));
+
+        var records = System.Text.Json.JsonSerializer.Deserialize<List<ScoreRecord>>(File.ReadAllText(json), OnnxGradSign.Reporting.Json.Options)!;
+        var text = Assert.Single(records, r => r.Model.EndsWith("text_classifier.onnx"));
+        var image = Assert.Single(records, r => r.Model.EndsWith("resnet_tiny.onnx"));
+        Assert.EndsWith(Path.Combine("text", "sample.npz"), text.Data);
+        Assert.EndsWith("images.npz", image.Data);
+        Assert.Equal(ScoreRecord.Ok, text.Status);
+        Assert.True(text.Score("gradsign") > 0);
+        // Proxies that need a float input say so; the others score the token-id model.
+        foreach (var proxy in new[] { "synflow", "jacob_cov", "meco" })
+            Assert.Contains(text.Warnings, w => w.StartsWith($"{proxy}: ") && w.Contains("token ids"));
+        Assert.NotNull(text.Score("grad_norm"));
+        Assert.NotNull(image.Score("synflow"));
+    }
 }

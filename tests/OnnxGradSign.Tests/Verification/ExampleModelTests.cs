@@ -4,13 +4,16 @@ using OnnxGradSign.Verification;
 
 namespace OnnxGradSign.Tests.Verification;
 
-/// <summary>Every example network in models/ matches ONNX Runtime and has PyTorch's parameter count.</summary>
+/// <summary>Every example network in models/ and models/text matches ONNX Runtime and has PyTorch's parameter count.</summary>
 public class ExampleModelTests
 {
     public sealed record ManifestEntry(string File, string Architecture, string ExportMode, int Opset, long TorchParams, long Seed);
 
-    public static IReadOnlyList<ManifestEntry> Manifest { get; } = JsonSerializer.Deserialize<List<ManifestEntry>>(
-        File.ReadAllText(TestPaths.Model("manifest.json")), new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower })!;
+    /// <summary>The image examples' manifest and the text classifier's (models/text), files named relative to models/.</summary>
+    public static IReadOnlyList<ManifestEntry> Manifest { get; } = new[] { "", "text" }.SelectMany(folder =>
+        JsonSerializer.Deserialize<List<ManifestEntry>>(File.ReadAllText(TestPaths.Model(Path.Combine(folder, "manifest.json"))),
+            new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower })!
+        .Select(m => m with { File = Path.Combine(folder, m.File) })).ToList();
 
     public static IEnumerable<object[]> Files() => Manifest.Select(m => new object[] { m.File });
 
