@@ -2,7 +2,7 @@
 ONNX (what the zero-cost proxies score) and the test accuracy each reaches after brief training.
 
 Usage: /usr/bin/python3 tools/nb201_benchmark.py [--count 30] [--out models/nb201] [--seed 0]
-                                                 [--epochs 2] [--train-samples 10000]
+                                                 [--epochs 2] [--train-samples 10000] [--jobs 1] [--resume]
 
 1. Sample `count` distinct NAS-Bench-201 cell genotypes (6 edges, each one of OPS) from
    numpy.random.default_rng(seed), rejecting cells whose output node is not connected to the
@@ -29,8 +29,10 @@ accuracies are identical (one thread, seeded init and data order).
 
 import argparse
 import math
+import multiprocessing
 import re
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -149,8 +151,53 @@ The genotype column uses NAS-Bench-201's arch-string format; init seed of arch_i
 
 Regenerate (ONNX files and accuracies are reproduced exactly; train_seconds varies):
 
-    /usr/bin/python3 tools/nb201_benchmark.py --count {count} --out models/nb201 --seed {seed} --epochs {epochs} --train-samples {train}
+    /usr/bin/python3 tools/nb201_benchmark.py --count {count} --out {out} --seed {seed} --epochs {epochs} --train-samples {train}
 """
+
+HEADER = "model,accuracy,genotype,params,train_seconds\n"
+
+# What a worker process needs; set before the pool forks so the datasets are shared, not pickled.
+_job = {}
+
+
+def make_one(index, ops):
+    """Export, train and evaluate arch_{index}: (name, accuracy, genotype, params, train_seconds)."""
+    args, (x_train, y_train), (x_test, y_test) = _job["args"], _job["train"], _job["test"]
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    name, text, seed = f"arch_{index:03d}", genotype_string(ops), init_seed(args.seed, index)
+    assert parse_genotype(text) == tuple(ops)
+    module = build(ops, seed)
+    data = export(module, TRAINING, 17).SerializeToString()
+    again = export(build(ops, seed), TRAINING, 17).SerializeToString()
+    assert data == again, f"{name}: export is not deterministic"
+    path = args.out / f"{name}.onnx"
+    path.write_bytes(data)
+    check(path, module, TRAINING)
+    if index in _job["done"]:
+        return _job["done"][index]
+    module = build(ops, seed)  # fresh: export's trace moved the BatchNorm running statistics
+    params = sum(p.numel() for p in module.parameters())
+    t0 = time.perf_counter()
+    train(module, x_train, y_train, args.epochs, args.seed)
+    return name, accuracy(module, x_test, y_test), text, params, time.perf_counter() - t0
+
+
+def read_rows(path):
+    """Rows of an earlier truth.csv (for --resume): {index: row}."""
+    rows = {}
+    if path.exists():
+        for line in path.read_text().splitlines()[1:]:
+            name, acc, text, params, seconds = line.split(",")
+            rows[int(name[5:])] = (name, float(acc), text, int(params), float(seconds))
+    return rows
+
+
+def write_rows(path, rows):
+    with open(path, "w", newline="\n") as f:
+        f.write(HEADER)
+        for name, acc, text, params, seconds in (rows[i] for i in sorted(rows)):
+            f.write(f"{name},{acc:.4f},{text},{params},{seconds:.1f}\n")
 
 
 def main():
@@ -161,69 +208,59 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--train-samples", type=int, default=10000)
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes, one thread each (results do not change)")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the rows of OUT/truth.csv whose genotype matches instead of training them again")
     args = parser.parse_args()
-    assert 0 < args.count <= 1000 and args.epochs > 0 and args.train_samples > 0
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
+    assert 0 < args.count <= 1000 and args.epochs > 0 and args.train_samples > 0 and args.jobs > 0
     args.out.mkdir(parents=True, exist_ok=True)
 
     train_labels = read_idx(DATASET / "train-labels-idx1-ubyte.gz")
-    x_train, y_train = load("train", balanced_indices(train_labels, args.train_samples))
     test_labels = read_idx(DATASET / "t10k-labels-idx1-ubyte.gz")
-    x_test, y_test = load("t10k", TEST_OFFSET + balanced_indices(test_labels[TEST_OFFSET:], TEST_COUNT))
-
     genotypes = sample_genotypes(args.count, args.seed)
     names = [f"arch_{i:03d}" for i in range(args.count)]
+    truth = args.out / "truth.csv"
+    earlier = read_rows(truth) if args.resume else {}
+    _job.update(args=args,
+                train=load("train", balanced_indices(train_labels, args.train_samples)),
+                test=load("t10k", TEST_OFFSET + balanced_indices(test_labels[TEST_OFFSET:], TEST_COUNT)),
+                done={i: row for i, row in earlier.items() if i < args.count and row[2] == genotype_string(genotypes[i])})
+    if _job["done"]:
+        print(f"resuming: {len(_job['done'])} trained rows kept from {truth}")
     for stale in args.out.glob("arch_*.onnx"):
         if re.fullmatch(r"arch_\d{3}\.onnx", stale.name) and stale.stem not in names:
             stale.unlink()
             print(f"removed stale {stale}")
 
-    rows, failures = [], []
+    rows, failures = {}, []
     started = time.perf_counter()
-    for i, (name, ops) in enumerate(zip(names, genotypes)):
-        text = genotype_string(ops)
-        assert parse_genotype(text) == tuple(ops)
-        seed = init_seed(args.seed, i)
-        try:
-            module = build(ops, seed)
-            data = export(module, TRAINING, 17).SerializeToString()
-            again = export(build(ops, seed), TRAINING, 17).SerializeToString()
-            assert data == again, f"{name}: export is not deterministic"
-            path = args.out / f"{name}.onnx"
-            path.write_bytes(data)
-            check(path, module, TRAINING)
+    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = {pool.submit(make_one, i, ops): i for i, ops in enumerate(genotypes)}
+        for future in as_completed(futures):
+            i = futures[future]
+            try:
+                rows[i] = name, acc, text, params, seconds = future.result()
+            except Exception as error:  # keep going; report at the end
+                failures.append((names[i], genotype_string(genotypes[i]), repr(error)))
+                print(f"{names[i]} FAILED: {error!r}", flush=True)
+                continue
+            write_rows(truth, rows | {j: r for j, r in _job["done"].items() if j not in rows})  # a kill loses no row
+            print(f"{name} acc {acc:.4f} params {params:6d} train {seconds:5.1f}s  {text}", flush=True)
 
-            module = build(ops, seed)  # fresh: export's trace moved the BatchNorm running statistics
-            params = sum(p.numel() for p in module.parameters())
-            t0 = time.perf_counter()
-            train(module, x_train, y_train, args.epochs, args.seed)
-            seconds = time.perf_counter() - t0
-            acc = accuracy(module, x_test, y_test)
-        except Exception as error:  # keep going; report at the end
-            failures.append((name, text, repr(error)))
-            print(f"{name} FAILED {text}: {error!r}")
-            continue
-        rows.append((name, acc, text, params, seconds))
-        print(f"{name} acc {acc:.4f} params {params:6d} train {seconds:5.1f}s "
-              f"onnx {path.stat().st_size:7d} B  {text}", flush=True)
-
-    with open(args.out / "truth.csv", "w", newline="\n") as f:
-        f.write("model,accuracy,genotype,params,train_seconds\n")
-        for name, acc, text, params, seconds in rows:
-            f.write(f"{name},{acc:.4f},{text},{params},{seconds:.1f}\n")
+    write_rows(truth, rows)
     (args.out / "README.md").write_text(README.format(
         count=args.count, seed=args.seed, widths="/".join(map(str, WIDTHS)), cells=CELLS, momentum=MOMENTUM,
         lr=LR, wd=WEIGHT_DECAY, batch=BATCH, epochs=args.epochs, train=args.train_samples, test=TEST_COUNT,
-        offset=TEST_OFFSET, base=INIT_SEED_BASE))
+        offset=TEST_OFFSET, base=INIT_SEED_BASE, out=args.out.resolve().relative_to(repo)
+        if args.out.resolve().is_relative_to(repo) else args.out))
 
-    accs = np.array([r[1] for r in rows])
-    times = np.array([r[4] for r in rows])
-    size = sum(p.stat().st_size for p in args.out.iterdir() if p.is_file())
+    accs = np.array([r[1] for r in rows.values()])
+    times = np.array([r[4] for r in rows.values()])
+    onnx_bytes = sum(p.stat().st_size for p in args.out.glob("arch_*.onnx"))
     print(f"total {time.perf_counter() - started:.0f}s; train s/model min {times.min():.1f} "
           f"median {np.median(times):.1f} max {times.max():.1f}")
     print(f"accuracy min {accs.min():.4f} median {np.median(accs):.4f} max {accs.max():.4f} std {accs.std():.4f}")
-    print(f"{args.out}: {size} bytes" + ("  WARNING: over 5 MiB" if size > SIZE_LIMIT else ""))
+    print(f"{args.out}: ONNX files {onnx_bytes} bytes" + ("  WARNING: over 5 MiB" if onnx_bytes > SIZE_LIMIT else ""))
     for failure in failures:
         print("FAILED", *failure)
     if failures:
