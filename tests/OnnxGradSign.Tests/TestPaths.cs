@@ -13,6 +13,10 @@ public static class TestPaths
 
     public static string Model(string file) => Path.Combine(Models, file);
 
+    /// <summary>A model's default sample (the .npz nearest it under models/), as `score` picks it.</summary>
+    public static OnnxGradSign.Data.Dataset SampleFor(string file, long limit) =>
+        OnnxGradSign.Data.DataChoice.Resolve(null, [Models], [Model(file)], limit).For(Model(file))!;
+
     private static string FindRepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

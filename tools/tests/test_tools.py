@@ -68,3 +68,10 @@ def test_benchmark_regenerates_its_first_architecture_and_accuracy(tmp_path):
     fresh = (tmp_path / "truth.csv").read_text().splitlines()[1].split(",")
     committed = (MODELS / "nb201" / "truth.csv").read_text().splitlines()[1].split(",")
     assert fresh[:3] == committed[:3]  # model, accuracy, genotype (train_seconds varies)
+
+
+@pytest.mark.parametrize("name", ["paddle/paddle_cnn.onnx", "paddle/manifest.json",
+                                  "light/resnet_tiny_light.onnx", "light/manifest.json"])
+def test_constant_weight_models_are_regenerated_byte_for_byte(tmp_path, name):
+    run("export_constant_weight_models.py", "--out", tmp_path)
+    assert (tmp_path / name).read_bytes() == (MODELS / name).read_bytes()

@@ -40,12 +40,14 @@ public static class InputPreparation
 
     private static bool IsFloat(ScalarType type) => type is ScalarType.Float32 or ScalarType.Float64 or ScalarType.Float16 or ScalarType.BFloat16;
 
+    /// <summary>A 4-D image shape is NHWC when its last axis looks like channels (1 or 3) and axis 1 does not.</summary>
+    public static bool IsNhwc(long[] shape) => shape.Length == 4 && shape[3] is 1 or 3 && shape[1] is not (1 or 3);
+
     /// <summary>Images: NCHW or NHWC as the model declares, grey replicated into as many channels as it wants.</summary>
     private static Tensor FitImages(Tensor x, long[] modelShape, Normalization normalization, Func<string> mismatch)
     {
-        // The data's channel axis is 1 (NCHW) unless its last axis looks like channels and axis 1 does not.
-        bool dataNhwc = x.shape[3] is 1 or 3 && x.shape[1] is not (1 or 3);
-        bool modelNhwc = modelShape[3] is 1 or 3 && modelShape[1] is not (1 or 3);
+        bool dataNhwc = IsNhwc(x.shape);
+        bool modelNhwc = IsNhwc(modelShape);
         if (dataNhwc) x = x.permute(0, 3, 1, 2);
         x = Normalize(x, normalization);
         long wanted = modelNhwc ? modelShape[3] : modelShape[1];

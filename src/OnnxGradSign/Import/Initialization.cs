@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace OnnxGradSign.Import;
 
 /// <summary>Which framework's default initializers a fresh initialization mimics.</summary>
-public enum InitStyle { PyTorch, Keras }
+public enum InitStyle { PyTorch, Keras, Paddle }
 
 /// <summary>
 /// Fresh random weights in the style of the framework that exported the model. Each parameter draws from its own stream,
@@ -11,9 +11,21 @@ public enum InitStyle { PyTorch, Keras }
 /// </summary>
 public static class Initialization
 {
+    /// <summary>tf2onnx and keras2onnx write their names, paddle2onnx writes "PaddlePaddle"; anything else gets PyTorch's rules.</summary>
     public static InitStyle StyleFor(string producerName) =>
-        producerName.Contains("tf2onnx", StringComparison.OrdinalIgnoreCase) || producerName.Contains("keras", StringComparison.OrdinalIgnoreCase)
-            ? InitStyle.Keras : InitStyle.PyTorch;
+        Has(producerName, "tf2onnx") || Has(producerName, "keras") ? InitStyle.Keras
+        : Has(producerName, "paddle") ? InitStyle.Paddle
+        : InitStyle.PyTorch;
+
+    private static bool Has(string text, string part) => text.Contains(part, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The rules of a style in a line, for `inspect`.</summary>
+    public static string Describe(InitStyle style) => style switch
+    {
+        InitStyle.Keras => "glorot_uniform kernels (Keras' depthwise fan rule), zero biases, embeddings U(±0.05), norms γ=1 β=0",
+        InitStyle.Paddle => "Conv weights N(0, √(2/(in·∏k))), Linear, ConvTranspose and embeddings Xavier-uniform, zero biases, norms 1/0",
+        _ => "Conv/Linear weights and biases U(±1/√fan_in), embeddings N(0,1), norms 1/0, PReLU 0.25",
+    };
 
     public static void Apply(ImportedModel model, InitStyle style, long seed)
     {
@@ -40,8 +52,8 @@ public static class Initialization
             case ParameterRole.RunningMean:
                 return Filled(count, 0);
             case ParameterRole.Slope:
-                return Filled(count, style == InitStyle.Keras ? 0 : 0.25); // nn.PReLU() starts at 0.25, keras PReLU at zeros
-            case ParameterRole.Bias when style == InitStyle.Keras:
+                return Filled(count, style == InitStyle.Keras ? 0 : 0.25); // nn.PReLU() and paddle's start at 0.25, keras PReLU at zeros
+            case ParameterRole.Bias when style != InitStyle.PyTorch:
                 return Filled(count, 0);
             case ParameterRole.Bias:
                 // PyTorch draws a layer's bias from U(±1/√fan_in) of its weight.
@@ -49,8 +61,16 @@ public static class Initialization
                 long fanIn = weight?.FanIn ?? info.FanIn;
                 return Uniform(count, fanIn > 0 ? 1 / Math.Sqrt(fanIn) : 0, seed, info.Key);
             case ParameterRole.Weight when info.Kind == LayerKind.Embedding:
-                // torch.nn.Embedding draws N(0,1); keras Embedding draws U(±0.05).
-                return style == InitStyle.Keras ? Uniform(count, 0.05, seed, info.Key) : Normal(count, seed, info.Key);
+                // torch.nn.Embedding draws N(0,1); keras Embedding U(±0.05); paddle's Xavier-uniform over [vocab, dim].
+                return style switch
+                {
+                    InitStyle.Keras => Uniform(count, 0.05, seed, info.Key),
+                    InitStyle.Paddle => Uniform(count, Math.Sqrt(6.0 / Math.Max(info.Shape[0] + info.Shape[^1], 1)), seed, info.Key),
+                    _ => Normal(count, 1, seed, info.Key),
+                };
+            case ParameterRole.Weight when info.Kind == LayerKind.Conv && style == InitStyle.Paddle:
+                // paddle.nn.Conv*D: Normal(0, √(2 / (in_channels·∏k))), in_channels counting every group.
+                return Normal(count, Math.Sqrt(2.0 / Math.Max(info.FanIn * info.Groups, 1)), seed, info.Key);
             default:
                 return Uniform(count, WeightBound(info, style), seed, info.Key);
         }
@@ -60,6 +80,10 @@ public static class Initialization
     {
         if (style == InitStyle.PyTorch)
             return 1 / Math.Sqrt(Math.Max(info.FanIn, 1)); // kaiming_uniform_(a=√5)
+        if (style == InitStyle.Paddle) // Xavier-uniform, paddle's default: Linear [in,out], and ConvTranspose fans read off [in, out/g, k...]
+            return info.Kind == LayerKind.ConvTranspose
+                ? Math.Sqrt(6.0 / Math.Max(info.Count / info.Shape[0] + info.Count / info.Shape[1], 1))
+                : Math.Sqrt(6.0 / Math.Max(info.FanIn + info.FanOut, 1));
         // glorot_uniform; a Keras depthwise kernel (kh,kw,in,mult) counts fan_in = ∏k·in and fan_out = ∏k·mult.
         long fanIn = info.FanIn, fanOut = info.FanOut;
         if (info.Kind == LayerKind.Conv && info.Groups > 1 && info.Shape.Length > 2 && info.Shape[1] == 1)
@@ -81,12 +105,12 @@ public static class Initialization
         return values;
     }
 
-    private static double[] Normal(long count, long seed, string key)
+    private static double[] Normal(long count, double std, long seed, string key)
     {
         var rng = new SplitMix64(Mix((ulong)seed, key));
         var values = new double[count];
         for (long i = 0; i < count; i++) // Box-Muller
-            values[i] = Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+            values[i] = std * Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
         return values;
     }
 

@@ -159,13 +159,15 @@ public static class OnnxImporter
             {
                 throw new OnnxModelException(model.Path, $"{node.OpType} failed while folding constants: {e.Message}", OnnxModel.Describe(node), e);
             }
-            // A weight reshaped or transposed at export keeps its name: the origin of the largest input, else the node's own name.
+            // A weight reshaped, transposed or cast at export keeps its name: the origin of the input it re-lays out (as many
+            // elements), else the node's own name (a ConstantOfShape weight is named after itself, not its shape vector).
             var source = inputs.Where(v => v is not null).MaxBy(v => v!.Constant!.NumberOfElements);
             for (int o = 0; o < node.Output.Count; o++)
             {
                 if (node.Output[o].Length == 0) continue;
-                string origin = source is { Constant.NumberOfElements: > 1 } && node.Output.Count == 1 ? source.Origin
-                    : node.Output.Count == 1 && node.Name.Length > 0 ? node.Name : node.Output[o];
+                bool relayout = source is { Constant.NumberOfElements: > 1 } && node.Output.Count == 1
+                    && source.Constant.NumberOfElements == results[o].NumberOfElements;
+                string origin = relayout ? source!.Origin : node.Output.Count == 1 && node.Name.Length > 0 ? node.Name : node.Output[o];
                 _values[node.Output[o]] = new Value { Origin = origin, Constant = results[o], Producer = node };
             }
         }

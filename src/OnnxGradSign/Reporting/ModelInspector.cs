@@ -9,10 +9,11 @@ public sealed record TensorSummary(string Name, string Type, string[] Shape);
 
 public sealed record LayerKindCount(string Kind, int Tensors, long Parameters);
 
+/// <summary>What `inspect` reports; Family is the producer as recognized, Rules what the import applies because of it (init, layout, weights).</summary>
 public sealed record InspectionReport(
-    string Model, string Producer, string ProducerVersion, long IrVersion, string InitStyle, IReadOnlyDictionary<string, long> Opsets,
+    string Model, string Producer, string ProducerVersion, long IrVersion, string Family, string InitStyle, IReadOnlyDictionary<string, long> Opsets,
     IReadOnlyList<TensorSummary> Inputs, IReadOnlyList<TensorSummary> Outputs, IReadOnlyDictionary<string, int> Ops,
-    IReadOnlyList<LayerKindCount>? Parameters, long? TrainableParameters, IReadOnlyList<UnsupportedNode> Unsupported,
+    IReadOnlyList<LayerKindCount>? Parameters, long? TrainableParameters, IReadOnlyList<string> Rules, IReadOnlyList<UnsupportedNode> Unsupported,
     IReadOnlyList<string> Warnings, string? Error);
 
 /// <summary>What a user needs to know about a model before scoring it, above all whether BatchNorm survived the export.</summary>
@@ -29,19 +30,31 @@ public static partial class ModelInspector
         }
         catch (OnnxModelException e)
         {
-            return new InspectionReport(path, "", "", 0, "", new Dictionary<string, long>(), [], [], new Dictionary<string, int>(), null, null, [], [], e.Message);
+            return new InspectionReport(path, "", "", 0, "", "", new Dictionary<string, long>(), [], [], new Dictionary<string, int>(), null, null, [], [], [], e.Message);
         }
 
         var ops = model.Nodes.GroupBy(n => (n.Domain.Length > 0 ? n.Domain + "." : "") + n.OpType)
             .OrderByDescending(g => g.Count()).ThenBy(g => g.Key).ToDictionary(g => g.Key, g => g.Count());
         IReadOnlyList<LayerKindCount>? parameters = null;
         IReadOnlyList<UnsupportedNode> unsupported = [];
+        var style = Initialization.StyleFor(model.ProducerName);
+        var rules = new List<string> { $"fresh init: {style} defaults, {Initialization.Describe(style)}" };
+        rules.AddRange(model.Inputs.Select(i => InputRule(model, i)));
+        var warnings = Warnings(model);
         string? error = null;
         try
         {
             using var imported = OnnxImporter.Import(model, new ImportOptions(WeightInit.Keep));
-            parameters = imported.ParameterInfos.Where(p => p.Trainable).GroupBy(p => p.Kind)
-                .Select(g => new LayerKindCount(g.Key.ToString(), g.Count(), g.Sum(p => p.Count))).ToList();
+            var trainable = imported.ParameterInfos.Where(p => p.Trainable).ToList();
+            parameters = trainable.GroupBy(p => p.Kind).Select(g => new LayerKindCount(g.Key.ToString(), g.Count(), g.Sum(p => p.Count))).ToList();
+            int fromNodes = trainable.Count(p => !model.Initializers.ContainsKey(p.Name));
+            if (fromNodes > 0)
+                rules.Add($"{fromNodes} parameter tensor(s) come from Constant/ConstantOfShape nodes or constant subgraphs, not initializers: " +
+                    "trained and re-initialized like initializers");
+            int placeholders = trainable.Count(p => p.IsLayerWeight && p.Count > 1 && IsOneRepeatedValue(imported.TensorOf(p)));
+            if (placeholders > 0)
+                warnings.Add($"{placeholders} layer weight(s) hold one repeated value: placeholders, as in ONNX's \"light\" models " +
+                    "(ConstantOfShape). Fresh init (the default) replaces them; `--init keep` and `verify` use the placeholder values.");
         }
         catch (UnsupportedOpsException e)
         {
@@ -52,11 +65,37 @@ public static partial class ModelInspector
             error = e.Message;
         }
 
-        return new InspectionReport(path, model.ProducerName, model.ProducerVersion, model.Proto.IrVersion,
-            Initialization.StyleFor(model.ProducerName).ToString(), model.Opsets,
-            model.Inputs.Select(Summarize).ToList(), model.Outputs.Select(Summarize).ToList(), ops,
-            parameters, parameters?.Sum(p => p.Parameters), unsupported, Warnings(model), error);
+        return new InspectionReport(path, model.ProducerName, model.ProducerVersion, model.Proto.IrVersion, Family(model.ProducerName),
+            style.ToString(), model.Opsets, model.Inputs.Select(Summarize).ToList(), model.Outputs.Select(Summarize).ToList(), ops,
+            parameters, parameters?.Sum(p => p.Parameters), rules, unsupported, warnings, error);
     }
+
+    /// <summary>The exporter family a producer_name stands for.</summary>
+    public static string Family(string producer) => producer.ToLowerInvariant() switch
+    {
+        "pytorch" => "PyTorch (torch.onnx)",
+        var p when p.Contains("tf2onnx") => "TensorFlow/Keras (tf2onnx)",
+        var p when p.Contains("keras") => "Keras (keras2onnx)",
+        var p when p.Contains("paddle") => "PaddlePaddle (paddle2onnx)",
+        "" => "unknown (no producer_name)",
+        _ => $"unrecognized ('{producer}')",
+    };
+
+    /// <summary>How scoring feeds an input: image layout, token ids, or as given.</summary>
+    private static string InputRule(OnnxModel model, ValueInfoProto input)
+    {
+        var shape = Data.InputPreparation.DeclaredShape(input);
+        var type = (TensorProto.Types.DataType)(input.Type?.TensorType?.ElemType ?? 1);
+        if (type is not (TensorProto.Types.DataType.Float or TensorProto.Types.DataType.Double or TensorProto.Types.DataType.Float16 or TensorProto.Types.DataType.Bfloat16))
+            return $"input '{input.Name}': {type.ToString().ToLowerInvariant()} token ids, fed as they are; synthetic ids stay below " +
+                (model.IndexRange(input.Name) is { } range ? $"{range} (the embedding it indexes)" : "2 (no embedding table found)");
+        if (shape.Length != 4) return $"input '{input.Name}': fed as given, normalized by --mean/--std";
+        return Data.InputPreparation.IsNhwc(shape)
+            ? $"input '{input.Name}': NHWC images (Keras' layout); NCHW data is permuted to it"
+            : $"input '{input.Name}': NCHW images; NHWC data is permuted to it";
+    }
+
+    private static bool IsOneRepeatedValue(TorchSharp.torch.Tensor t) => t.flatten().eq(t.flatten()[0]).all().item<bool>();
 
     private static TensorSummary Summarize(ValueInfoProto value)
     {

@@ -17,7 +17,7 @@ public static class TextReports
             sb.AppendLine($"  error: {r.Error}").AppendLine();
             return sb.ToString();
         }
-        sb.AppendLine($"  producer:   {(r.Producer.Length > 0 ? r.Producer : "(none)")} {r.ProducerVersion} (IR {r.IrVersion}; fresh init in {r.InitStyle} style)");
+        sb.AppendLine($"  producer:   {(r.Producer.Length > 0 ? r.Producer : "(none)")} {r.ProducerVersion} (IR {r.IrVersion}): {r.Family}");
         sb.AppendLine($"  opsets:     {string.Join(", ", r.Opsets.Select(o => $"{(o.Key.Length > 0 ? o.Key : "ai.onnx")} {o.Value}"))}");
         foreach (var i in r.Inputs) sb.AppendLine($"  input:      {i.Name} {i.Type}[{string.Join(",", i.Shape)}]");
         foreach (var o in r.Outputs) sb.AppendLine($"  output:     {o.Name} {o.Type}[{string.Join(",", o.Shape)}]");
@@ -27,6 +27,7 @@ public static class TextReports
             sb.AppendLine($"  parameters: {r.TrainableParameters:N0} trainable");
             foreach (var p in r.Parameters) sb.AppendLine($"    {p.Kind,-14} {p.Parameters,12:N0} in {p.Tensors} tensor(s)");
         }
+        foreach (var rule in r.Rules) sb.AppendLine($"  rule:       {rule}");
         foreach (var u in r.Unsupported) sb.AppendLine($"  unsupported: node '{u.Node}' ({u.OpType}, opset {u.Opset}): {u.Reason}");
         if (r.Error is not null) sb.AppendLine($"  error: {r.Error}");
         foreach (var w in r.Warnings) sb.AppendLine($"  warning: {w}");

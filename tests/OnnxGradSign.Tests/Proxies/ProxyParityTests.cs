@@ -18,7 +18,8 @@ public class ProxyParityTests
 
     private static readonly Dataset Sample = DatasetLoader.Load(TestPaths.Model("fashion-mnist-sample.npz"), 64);
 
-    public static IEnumerable<object[]> Models() => ExampleModelTests.TrainingExports();
+    /// <summary>The image models: the proxy reference runs on the Fashion-MNIST sample (text has its own GradSign parity).</summary>
+    public static IEnumerable<object[]> Models() => ExampleModelTests.TrainingExports().Where(f => Reference.ContainsKey((string)f[0]));
 
     [Theory]
     [MemberData(nameof(Models))]

@@ -75,20 +75,35 @@ public static class ElementwiseOps
                 return f(a, b);
             });
         });
-        registry.Add(op, 7, node => LinearBias(node, f));
+        registry.Add(op, 7, node => LayerBias(node, f));
     }
 
     /// <summary>
-    /// Numpy-broadcast binary op. Add of a 1-D constant to a MatMul-by-weight output is that Linear layer's bias
-    /// (MatMul+Add is how PyTorch and tf2onnx write Linear), so it is re-initialized with the layer.
+    /// Numpy-broadcast binary op. Add of a constant to the output of a weight layer is that layer's bias, so it is re-initialized
+    /// with the layer: a 1-D vector after MatMul (how PyTorch and tf2onnx write Linear), or one value per output channel after
+    /// a Conv without bias (Paddle writes the conv bias as Add of the bias reshaped to [1,C,1,1]).
     /// </summary>
-    private static OpKernel LinearBias(NodeContext node, Func<Tensor, Tensor, Tensor> f)
+    private static OpKernel LayerBias(NodeContext node, Func<Tensor, Tensor, Tensor> f)
     {
         if (node.Node.OpType == "Add")
             for (int side = 0; side < 2; side++)
-                if (node.Constant(side) is { } bias && bias.dim() == 1 && node.Producer(1 - side) is { OpType: "MatMul" } matmul
-                    && node.ConstantOf(matmul.Input[1]) is { } weight && weight.dim() == 2 && weight.shape[1] == bias.shape[0])
-                    node.Declare(side, new ParameterDeclaration(LayerKind.Linear, ParameterRole.Bias, weight.shape[0], weight.shape[1]));
+                if (node.Constant(side) is { } bias && BiasOf(node, node.Producer(1 - side), bias) is { } declaration)
+                    node.Declare(side, declaration);
         return Single(i => f(i[0]!, i[1]!));
+    }
+
+    private static ParameterDeclaration? BiasOf(NodeContext node, Onnx.Proto.NodeProto? layer, Tensor bias)
+    {
+        if (layer is not { OpType: "MatMul" or "Conv" } || layer.Input.Count < 2 || node.ConstantOf(layer.Input[1]) is not { } weight) return null;
+        if (layer.OpType == "MatMul")
+            return bias.dim() == 1 && weight.dim() == 2 && weight.shape[1] == bias.shape[0]
+                ? new ParameterDeclaration(LayerKind.Linear, ParameterRole.Bias, weight.shape[0], weight.shape[1]) : null;
+        if (layer.OpType != "Conv" || layer.Input.Count > 2 && layer.Input[2].Length > 0) return null;
+        // One value per output channel, broadcast along axis 1 of [N, C, spatial...]: [1, C, 1, ...] or [C, 1, ...].
+        long channels = weight.shape[0], spatial = weight.dim() - 2;
+        var dims = bias.dim() == spatial + 2 && bias.shape[0] == 1 ? bias.shape[1..] : bias.shape;
+        bool perChannel = dims.Length == spatial + 1 && dims[0] == channels && dims[1..].All(d => d == 1);
+        long receptive = weight.shape.Skip(2).Aggregate(1L, (a, b) => a * b);
+        return perChannel ? new ParameterDeclaration(LayerKind.Conv, ParameterRole.Bias, weight.shape[1] * receptive, channels * receptive) : null;
     }
 }
