@@ -19,7 +19,7 @@ public sealed class OnnxModel
     /// <summary>Graph inputs a caller must feed (initializers listed among the inputs are weights, not inputs).</summary>
     public IReadOnlyList<ValueInfoProto> Inputs { get; }
     public IReadOnlyList<ValueInfoProto> Outputs => Graph.Output;
-    /// <summary>Nodes in topological order, computed from the graph rather than trusted from the file.</summary>
+    /// <summary>Nodes in topological order, computed from the graph rather than trusted from the file; calls of model-local functions are expanded.</summary>
     public IReadOnlyList<NodeProto> Nodes { get; }
 
     private OnnxModel(string path, ModelProto proto)
@@ -29,12 +29,14 @@ public sealed class OnnxModel
         Proto = proto;
         if (proto.Graph is null)
             throw new OnnxModelException(path, "the file holds no graph (not an ONNX model, or truncated)");
-        Opsets = ReadOpsets(proto);
+        var opsets = ReadOpsets(proto);
         Initializers = ReadInitializers(path, proto.Graph);
         Inputs = proto.Graph.Input.Where(i => !Initializers.ContainsKey(i.Name)).ToList();
         if (proto.Graph.Output.Count == 0)
             throw new OnnxModelException(path, "the graph declares no outputs (not an ONNX model, or truncated)");
-        Nodes = SortTopologically(path, proto.Graph, Inputs, Initializers);
+        var nodes = proto.Functions.Count == 0 ? proto.Graph.Node.ToList() : FunctionInliner.Expand(path, proto, opsets);
+        Opsets = opsets;
+        Nodes = SortTopologically(path, proto.Graph, nodes, Inputs, Initializers);
     }
 
     public static OnnxModel Load(string path)
@@ -117,47 +119,47 @@ public sealed class OnnxModel
         return initializers;
     }
 
-    private static List<NodeProto> SortTopologically(string path, GraphProto graph, IReadOnlyList<ValueInfoProto> inputs,
+    private static List<NodeProto> SortTopologically(string path, GraphProto graph, List<NodeProto> nodes, IReadOnlyList<ValueInfoProto> inputs,
         IReadOnlyDictionary<string, TensorProto> initializers)
     {
         var producer = new Dictionary<string, int>();
-        for (int n = 0; n < graph.Node.Count; n++)
-            foreach (var output in graph.Node[n].Output.Where(o => o.Length > 0))
+        for (int n = 0; n < nodes.Count; n++)
+            foreach (var output in nodes[n].Output.Where(o => o.Length > 0))
                 if (!producer.TryAdd(output, n) || initializers.ContainsKey(output) || inputs.Any(i => i.Name == output))
-                    throw new OnnxModelException(path, $"value '{output}' has more than one producer", Describe(graph.Node[n]));
+                    throw new OnnxModelException(path, $"value '{output}' has more than one producer", Describe(nodes[n]));
 
         var available = new HashSet<string>(initializers.Keys.Concat(inputs.Select(i => i.Name)));
-        var pending = new int[graph.Node.Count];
-        var consumers = new List<int>[graph.Node.Count];
-        for (int n = 0; n < graph.Node.Count; n++)
+        var pending = new int[nodes.Count];
+        var consumers = new List<int>[nodes.Count];
+        for (int n = 0; n < nodes.Count; n++)
         {
             consumers[n] = new List<int>();
-            foreach (var input in graph.Node[n].Input.Where(i => i.Length > 0).Distinct())
+            foreach (var input in nodes[n].Input.Where(i => i.Length > 0).Distinct())
             {
                 if (producer.TryGetValue(input, out var p)) pending[n]++;
                 else if (!available.Contains(input))
                     throw new OnnxModelException(path,
-                        $"input '{input}' is not produced by any node, initializer or graph input (missing initializer?)", Describe(graph.Node[n]));
+                        $"input '{input}' is not produced by any node, initializer or graph input (missing initializer?)", Describe(nodes[n]));
             }
         }
-        for (int n = 0; n < graph.Node.Count; n++)
-            foreach (var input in graph.Node[n].Input.Where(i => i.Length > 0).Distinct())
+        for (int n = 0; n < nodes.Count; n++)
+            foreach (var input in nodes[n].Input.Where(i => i.Length > 0).Distinct())
                 if (producer.TryGetValue(input, out var p)) consumers[p].Add(n);
 
         // Kahn's algorithm; a min-heap on file position keeps the file's order wherever it is already valid.
         var ready = new PriorityQueue<int, int>();
         for (int n = 0; n < pending.Length; n++)
             if (pending[n] == 0) ready.Enqueue(n, n);
-        var order = new List<NodeProto>(graph.Node.Count);
+        var order = new List<NodeProto>(nodes.Count);
         while (ready.TryDequeue(out var n, out _))
         {
-            order.Add(graph.Node[n]);
+            order.Add(nodes[n]);
             foreach (var c in consumers[n])
                 if (--pending[c] == 0) ready.Enqueue(c, c);
         }
-        if (order.Count < graph.Node.Count)
+        if (order.Count < nodes.Count)
         {
-            var stuck = Enumerable.Range(0, pending.Length).Where(n => pending[n] > 0).Select(n => Describe(graph.Node[n])).Take(10);
+            var stuck = Enumerable.Range(0, pending.Length).Where(n => pending[n] > 0).Select(n => Describe(nodes[n])).Take(10);
             throw new OnnxModelException(path, $"the graph has a cycle through nodes {string.Join(", ", stuck.Select(s => $"'{s}'"))}");
         }
 
