@@ -270,6 +270,37 @@ class ViTTiny(nn.Module):
         return self.head(self.norm(x).mean(1))  # mean pooling over tokens
 
 
+# --- MLP-Mixer style ---------------------------------------------------------------------
+
+class MixerBlock(nn.Module):
+    """Token mixing (an MLP across the tokens of each channel, on the transposed input) then channel mixing."""
+
+    def __init__(self, tokens, dim, token_hidden, channel_hidden):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.token_mlp = nn.Sequential(nn.Linear(tokens, token_hidden), nn.GELU(), nn.Linear(token_hidden, tokens))
+        self.norm2 = nn.LayerNorm(dim)
+        self.channel_mlp = nn.Sequential(nn.Linear(dim, channel_hidden), nn.GELU(), nn.Linear(channel_hidden, dim))
+
+    def forward(self, x):  # [N, tokens, dim]
+        x = x + self.token_mlp(self.norm1(x).transpose(1, 2)).transpose(1, 2)
+        return x + self.channel_mlp(self.norm2(x))
+
+
+class MixerTiny(nn.Module):
+    def __init__(self, dim=32, patch=7, blocks=2):
+        super().__init__()
+        tokens = (28 // patch) ** 2
+        self.patch_embed = nn.Conv2d(1, dim, patch, stride=patch)
+        self.blocks = nn.Sequential(*[MixerBlock(tokens, dim, 2 * tokens, 2 * dim) for _ in range(blocks)])
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, NUM_CLASSES)
+
+    def forward(self, x):
+        x = self.blocks(self.patch_embed(x).flatten(2).transpose(1, 2))  # [N, 16, dim]
+        return self.head(self.norm(x).mean(1))
+
+
 # --- text classifier ------------------------------------------------------------------
 
 TEXT_VOCAB, TEXT_LENGTH, TEXT_CLASSES = 1000, 32, 4
@@ -311,6 +342,7 @@ ARCHITECTURES = {
     "mlp_matmul": (MLPMatMul, 6),
     "vit_tiny": (ViTTiny, 7),
     "text_classifier": (TextClassifier, 9),
+    "mixer_tiny": (MixerTiny, 10),
     # Full-size NAS-Bench-201 network (C=16, N=5) for [N,3,32,32] input; benchmarking only.
     "nb201_full": (lambda: NB201Net(GENOTYPE_A, widths=(16, 32, 64), cells=5, in_channels=3), 8),
 }

@@ -37,6 +37,8 @@ EXPORTS = [
     ("resnet_tiny_eval.onnx", "resnet_tiny", EVAL, 17),
     ("nb201_a_opset11.onnx", "nb201_a", TRAINING, 11),
     ("resnet_tiny_opset9.onnx", "resnet_tiny", TRAINING, 9),
+    # opset 12: LayerNorm decomposed with the pre-13 attribute forms (ReduceMean axes, Unsqueeze), GELU as Erf
+    ("mixer_tiny.onnx", "mixer_tiny", TRAINING, 12),
     # opset 14: LayerNorm exported as its decomposition (ReduceMean/Sub/Pow/Sqrt/Div), GELU as Erf
     ("text/text_classifier.onnx", "text_classifier", TRAINING, 14),
 ]
