@@ -2,6 +2,7 @@
 
 Run with Debian's interpreter: /usr/bin/python3 -m pytest tools/tests
 """
+import csv
 import json
 import subprocess
 import sys
@@ -75,3 +76,25 @@ def test_benchmark_regenerates_its_first_architecture_and_accuracy(tmp_path):
 def test_constant_weight_models_are_regenerated_byte_for_byte(tmp_path, name):
     run("export_constant_weight_models.py", "--out", tmp_path)
     assert (tmp_path / name).read_bytes() == (MODELS / name).read_bytes()
+
+
+def test_assisted_nas_experiment_writes_its_tables_and_an_oracle_score_helps(tmp_path):
+    """The experiment on the 30-cell table with an oracle 'score' (the accuracy itself): its outputs are complete, and
+    assistance by a perfect proxy must beat vanilla after one trained architecture."""
+    truth = MODELS / "nb201" / "truth.csv"
+    lines = truth.read_text().splitlines()
+    header = lines[0].split(",")
+    oracle = tmp_path / "oracle.csv"
+    oracle.write_text("genotype,oracle\n" + "".join(
+        f"{row[header.index('genotype')]},{row[header.index('accuracy')]}\n" for row in (l.split(",") for l in lines[1:])))
+    out = tmp_path / "out"
+    run("experiments/assisted_nas.py", "--truth", truth, "--scores", oracle, "--assist", "oracle", "--seeds", 4,
+        "--budget", 5, "--report", "1,5", "--algorithms", "random,rea", "--out", out)
+    rows = list(csv.DictReader((out / "assisted_nas.csv").open()))
+    assert len(rows) == 2 * 2 * 5  # algorithms x variants x budgets
+    first = {(r["algorithm"], r["variant"]): float(r["mean"]) for r in rows if r["budget"] == "1"}
+    for algorithm in ("random", "rea"):
+        assert first[(algorithm, "assisted:oracle")] > first[(algorithm, "vanilla")]
+    table = (out / "assisted_nas.md").read_text().splitlines()
+    assert table[0].startswith("| algorithm | budget | vanilla | assisted:oracle | Δ vs vanilla |")
+    assert len(table) == 2 + 2 * 2
