@@ -250,24 +250,33 @@ class Attention(nn.Module):
         return self.proj((attn @ v).transpose(1, 2).reshape(b, n, c))
 
 
+def add_transformer_block(module, dim, heads, mlp_ratio):
+    """Give `module` the layers of one pre-norm transformer block (as attributes, so parameter names and the order of
+    their random draws stay those of the exported files); `transformer_block` runs them."""
+    module.norm1 = nn.LayerNorm(dim)
+    module.attn = Attention(dim, heads)
+    module.norm2 = nn.LayerNorm(dim)
+    module.mlp = nn.Sequential(nn.Linear(dim, mlp_ratio * dim), nn.GELU(), nn.Linear(mlp_ratio * dim, dim))
+
+
+def transformer_block(module, x, padding=None):
+    x = x + module.attn(module.norm1(x), padding)
+    return x + module.mlp(module.norm2(x))
+
+
 class ViTTiny(nn.Module):
     def __init__(self, dim=32, heads=4, patch=7, mlp_ratio=2):
         super().__init__()
         tokens = (28 // patch) ** 2
         self.patch_embed = nn.Conv2d(1, dim, patch, stride=patch)
         self.pos_embed = nn.Parameter(torch.randn(1, tokens, dim) * 0.02)
-        self.norm1 = nn.LayerNorm(dim)
-        self.attn = Attention(dim, heads)
-        self.norm2 = nn.LayerNorm(dim)
-        self.mlp = nn.Sequential(nn.Linear(dim, mlp_ratio * dim), nn.GELU(), nn.Linear(mlp_ratio * dim, dim))
+        add_transformer_block(self, dim, heads, mlp_ratio)
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, NUM_CLASSES)
 
     def forward(self, x):
         x = self.patch_embed(x).flatten(2).transpose(1, 2) + self.pos_embed  # [N, 16, dim]
-        x = x + self.attn(self.norm1(x))
-        x = x + self.mlp(self.norm2(x))
-        return self.head(self.norm(x).mean(1))  # mean pooling over tokens
+        return self.head(self.norm(transformer_block(self, x)).mean(1))  # mean pooling over tokens
 
 
 # --- MLP-Mixer style ---------------------------------------------------------------------
@@ -314,18 +323,13 @@ class TextClassifier(nn.Module):
         super().__init__()
         self.embed = nn.Embedding(TEXT_VOCAB, dim)
         self.pos_embed = nn.Parameter(torch.randn(1, TEXT_LENGTH, dim) * 0.02)
-        self.norm1 = nn.LayerNorm(dim)
-        self.attn = Attention(dim, heads)
-        self.norm2 = nn.LayerNorm(dim)
-        self.mlp = nn.Sequential(nn.Linear(dim, mlp_ratio * dim), nn.GELU(), nn.Linear(mlp_ratio * dim, dim))
+        add_transformer_block(self, dim, heads, mlp_ratio)
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, TEXT_CLASSES)
 
     def forward(self, ids):
         padding = ids.eq(0)
-        x = self.embed(ids) + self.pos_embed
-        x = x + self.attn(self.norm1(x), padding)
-        x = x + self.mlp(self.norm2(x))
+        x = transformer_block(self, self.embed(ids) + self.pos_embed, padding)
         keep = ids.ne(0).unsqueeze(-1).to(x.dtype)
         return self.head((self.norm(x) * keep).sum(1) / keep.sum(1).clamp(min=1))
 
