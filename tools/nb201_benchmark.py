@@ -142,7 +142,9 @@ README = """\
 {count} NAS-Bench-201 cells (sampled with seed {seed}), each in the narrow skeleton of
 `models/nb201_*.onnx` (input `[batch,1,28,28]`, widths {widths}, {cells} cell per stage).
 `arch_NNN.onnx` holds the network at initialisation (what the zero-cost proxies score),
-exported in training mode at opset 17 like `tools/export_models.py`. `truth.csv` gives the
+exported in training mode at opset 17 like `tools/export_models.py` (a table too large to
+commit them, such as models/nb201-500, keeps truth.csv and scores.csv only; the command below
+writes the ONNX files again, byte for byte). `truth.csv` gives the
 test accuracy the same initial weights reach after brief CPU training: SGD momentum {momentum},
 lr {lr} with cosine decay, weight decay {wd}, batch {batch}, {epochs} epochs on {train} class-balanced
 Fashion-MNIST training images; accuracy on {test} class-balanced test images from index {offset} on.
@@ -152,7 +154,14 @@ The genotype column uses NAS-Bench-201's arch-string format; init seed of arch_i
 Regenerate (ONNX files and accuracies are reproduced exactly; train_seconds varies):
 
     /usr/bin/python3 tools/nb201_benchmark.py --count {count} --out {out} --seed {seed} --epochs {epochs} --train-samples {train}
+
+(`--jobs 2` trains two cells at a time with the same results; `--resume` keeps the rows of an
+existing truth.csv.) Zero-cost scores of the cells, on the Fashion-MNIST sample of models/:
+
+    onnx-gradsign score {out} --data models/fashion-mnist-sample.npz --proxy {proxies} --format csv -o {out}/scores.csv
 """
+
+PROXIES = "gradsign,synflow,naswot,zico,params"  # the scores the assisted-NAS experiment and the README use
 
 HEADER = "model,accuracy,genotype,params,train_seconds\n"
 
@@ -251,7 +260,7 @@ def main():
     (args.out / "README.md").write_text(README.format(
         count=args.count, seed=args.seed, widths="/".join(map(str, WIDTHS)), cells=CELLS, momentum=MOMENTUM,
         lr=LR, wd=WEIGHT_DECAY, batch=BATCH, epochs=args.epochs, train=args.train_samples, test=TEST_COUNT,
-        offset=TEST_OFFSET, base=INIT_SEED_BASE, out=args.out.resolve().relative_to(repo)
+        offset=TEST_OFFSET, base=INIT_SEED_BASE, proxies=PROXIES, out=args.out.resolve().relative_to(repo)
         if args.out.resolve().is_relative_to(repo) else args.out))
 
     accs = np.array([r[1] for r in rows.values()])

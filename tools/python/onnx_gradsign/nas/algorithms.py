@@ -51,11 +51,13 @@ def random_search(space, train_and_eval, budget, seed=0, score=None, cost_budget
 
 
 def rea(space, train_and_eval, budget, seed=0, score=None, cost_budget=None, population=10, sample_size=3,
-        init_factor=4, mutants=4):
+        init_factor=4, mutants=4, redraws=10):
     """Regularized evolution (Real et al. 2019): a population of `population` archs, tournaments of `sample_size`, the
     winner's mutant replaces the oldest member. Assisted: the initial population is the `population` best-scored of
     `population * init_factor` samples, and each generation scores `mutants` mutants of the winner and trains the
-    best-scored one. The initial population counts against the budget."""
+    best-scored one. The initial population counts against the budget. A mutant that was trained already is drawn
+    again (up to `redraws` times) in both variants: in a small or tabular space the winner's neighbours run out, and
+    re-proposing known archs would only end the run (see `Run.patience`)."""
     rng = random.Random(seed)
     run = Run(train_and_eval, budget, cost_budget, score)
     pop = deque()
@@ -81,15 +83,24 @@ def rea(space, train_and_eval, budget, seed=0, score=None, cost_budget=None, pop
         contenders = [pop[rng.randrange(len(pop))] for _ in range(min(sample_size, len(pop)))]
         parent = max(contenders, key=lambda member: member[1])[0]
         if score is None:
-            child = space.mutate(parent, rng)
+            child = _untrained_mutant(run, space, parent, rng, redraws)
         else:
-            children = list(dict.fromkeys(space.mutate(parent, rng) for _ in range(mutants)))
+            children = list(dict.fromkeys(_untrained_mutant(run, space, parent, rng, redraws) for _ in range(mutants)))
             untrained = [c for c in children if c not in run.cache] or children
             child = top_by_score(run, untrained, 1)[0]
         pop.append((child, run.train(child)[0]))
         if len(pop) > population:
             pop.popleft()
     return run.result()
+
+
+def _untrained_mutant(run, space, parent, rng, redraws):
+    """A mutant of `parent` not trained yet, or the last one drawn after `redraws` tries."""
+    for _ in range(redraws):
+        child = space.mutate(parent, rng)
+        if child not in run.cache:
+            break
+    return child
 
 
 class _Policy:
