@@ -4,7 +4,7 @@
 For each algorithm of onnx_gradsign.nas (random search, REA, REINFORCE, BOHB-style TPE) and each of N seeds (default 50),
 the vanilla variant and one assisted variant per proxy in --assist (default gradsign) run with the same budget of table
 queries on a table of trained NAS-Bench-201 cells (--truth: genotype -> accuracy, train_seconds; default
-models/nb201-300/truth.csv) and a table of precomputed zero-cost scores (--scores: the CLI's `score --format csv` output,
+models/nb201-500/truth.csv) and a table of precomputed zero-cost scores (--scores: the CLI's `score --format csv` output,
 joined with the truth table on the model name, or a CSV keyed by genotype). Nothing is trained or scored at run time:
 a query is a table lookup, as NAS-Bench-201 studies do, and scoring (a fraction of a second per cell, against about 25 s
 of training) is not charged to the budget; the mean number of cells each run scored is reported.
@@ -106,8 +106,8 @@ def welch(a, b):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--truth", default=REPO / "models" / "nb201-300" / "truth.csv", type=Path)
-    parser.add_argument("--scores", default=REPO / "models" / "nb201-300" / "scores.csv", type=Path,
+    parser.add_argument("--truth", default=REPO / "models" / "nb201-500" / "truth.csv", type=Path)
+    parser.add_argument("--scores", default=REPO / "models" / "nb201-500" / "scores.csv", type=Path,
                         help="CLI scores CSV (model path -> proxies) or a CSV keyed by genotype")
     parser.add_argument("--assist", default="gradsign", help="comma-separated score columns, one assisted variant each")
     parser.add_argument("--seeds", type=int, default=50)

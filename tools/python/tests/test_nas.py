@@ -151,7 +151,8 @@ def test_tabular_objective_and_scores(tmp_path):
         assert space.sample(rng) in objective_.table
         child = space.mutate(archs[0], rng)
         assert child in objective_.table and child != archs[0]
-    assert space.mutate(archs[0], rng) == archs[4]  # the only member one edge away
+    nearest = nas.TableSpace(objective_.table, neighbours=1)
+    assert nearest.mutate(archs[0], rng) == archs[4]  # the only member one edge away
     assert space.project(("nor_conv_3x3",) * 4 + ("none",) * 2, rng) == archs[4]
     for name, algorithm in nas.ALGORITHMS.items():  # every query stays inside the table (else KeyError)
         if name == "bohb" and not HAVE_OPTUNA:

@@ -55,7 +55,7 @@ def rea(space, train_and_eval, budget, seed=0, score=None, cost_budget=None, pop
     """Regularized evolution (Real et al. 2019): a population of `population` archs, tournaments of `sample_size`, the
     winner's mutant replaces the oldest member. Assisted: the initial population is the `population` best-scored of
     `population * init_factor` samples, and each generation scores `mutants` mutants of the winner and trains the
-    best-scored one. The initial population counts against the budget. A mutant that was trained already is drawn
+    best-scored one. The initial population counts against the budget. A mutant that was trained already is mutated
     again (up to `redraws` times) in both variants: in a small or tabular space the winner's neighbours run out, and
     re-proposing known archs would only end the run (see `Run.patience`)."""
     rng = random.Random(seed)
@@ -95,11 +95,13 @@ def rea(space, train_and_eval, budget, seed=0, score=None, cost_budget=None, pop
 
 
 def _untrained_mutant(run, space, parent, rng, redraws):
-    """A mutant of `parent` not trained yet, or the last one drawn after `redraws` tries."""
+    """A mutant of `parent` not trained yet: a trained mutant is mutated again (a longer step from the parent), up to
+    `redraws` times."""
+    child = space.mutate(parent, rng)
     for _ in range(redraws):
-        child = space.mutate(parent, rng)
         if child not in run.cache:
             break
+        child = space.mutate(child, rng)
     return child
 
 

@@ -2,10 +2,11 @@
 
 A table is a dict arch -> value(s). CSVs are keyed by a column (default `genotype`) whose text `parse` turns into an arch
 (default: NAS-Bench-201's arch string -> tuple of 6 ops). Sampling must stay inside the table, since an arch outside it has
-no accuracy: `TableSpace(members)` samples uniformly among the members, mutates to a uniformly chosen member at the
-smallest non-zero Hamming distance (the nearest neighbours in the table, not a one-edge change: the table is sparse), and
-projects any other arch (REINFORCE's and TPE's proposals) onto a nearest member. REINFORCE's policy is conditioned on the
-members (`space.members`).
+no accuracy: `TableSpace(members)` samples uniformly among the members, mutates to a member drawn uniformly among the
+`neighbours` (default 8) nearest other members by Hamming distance (not a one-edge change: the table is sparse, and with
+only the very nearest the neighbour graph of a few hundred cells falls apart into small cliques that evolution cannot
+leave), and projects any other arch (REINFORCE's and TPE's proposals) onto a nearest member. REINFORCE's policy is
+conditioned on the members (`space.members`).
 """
 import csv
 import math
@@ -20,11 +21,11 @@ def _hamming(a, b):
 
 
 class TableSpace(SearchSpace):
-    def __init__(self, members, decisions=(nb201.OPS,) * nb201.EDGES, distance=_hamming):
+    def __init__(self, members, decisions=(nb201.OPS,) * nb201.EDGES, distance=_hamming, neighbours=8):
         members = sorted(set(members), key=repr)  # a fixed order: same seed, same draws
         if not members:
             raise ValueError("empty table")
-        self._set, self.distance = set(members), distance
+        self._set, self.distance, self.neighbours = set(members), distance, neighbours
         super().__init__(self._sample, self._mutate, decisions, members)
 
     def _sample(self, rng):
@@ -43,7 +44,12 @@ class TableSpace(SearchSpace):
         return rng.choice(found) if found else arch
 
     def _mutate(self, arch, rng):
-        return self._nearest(arch, rng, exclude_self=True)
+        others = [m for m in self.members if m != arch]
+        if not others:
+            return arch
+        rng.shuffle(others)  # ties at the edge of the neighbourhood are broken at random
+        others.sort(key=lambda m: self.distance(arch, m))
+        return rng.choice(others[:self.neighbours])
 
     def project(self, arch, rng):
         return arch if arch in self._set else self._nearest(arch, rng, exclude_self=False)
@@ -61,14 +67,14 @@ def read_table(path, key="genotype", columns=("accuracy",), parse=nb201.parse_ge
 class TabularObjective:
     """`train_and_eval` from a table arch -> (accuracy, cost); `space` is the TableSpace of its archs."""
 
-    def __init__(self, table, decisions=(nb201.OPS,) * nb201.EDGES):
+    def __init__(self, table, decisions=(nb201.OPS,) * nb201.EDGES, neighbours=8):
         self.table = {arch: (float(v[0]), float(v[1])) for arch, v in table.items()}
-        self.space = TableSpace(self.table, decisions)
+        self.space = TableSpace(self.table, decisions, neighbours=neighbours)
 
     @classmethod
     def from_csv(cls, path, key="genotype", accuracy="accuracy", cost="train_seconds", parse=nb201.parse_genotype,
-                 decisions=(nb201.OPS,) * nb201.EDGES):
-        return cls(read_table(path, key, (accuracy, cost), parse), decisions)
+                 decisions=(nb201.OPS,) * nb201.EDGES, neighbours=8):
+        return cls(read_table(path, key, (accuracy, cost), parse), decisions, neighbours)
 
     def __call__(self, arch):
         try:
