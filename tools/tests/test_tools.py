@@ -98,3 +98,13 @@ def test_assisted_nas_experiment_writes_its_tables_and_an_oracle_score_helps(tmp
     table = (out / "assisted_nas.md").read_text().splitlines()
     assert table[0].startswith("| algorithm | budget | vanilla | assisted:oracle | Δ vs vanilla |")
     assert len(table) == 2 + 2 * 2
+
+
+def test_the_500_cell_table_extends_the_30_cell_one_and_every_cell_is_scored():
+    big = list(csv.DictReader((MODELS / "nb201-500" / "truth.csv").open()))
+    small = list(csv.DictReader((MODELS / "nb201" / "truth.csv").open()))
+    assert len(big) == 500 and len({r["genotype"] for r in big}) == 500
+    assert [(r["model"], r["accuracy"], r["genotype"]) for r in big[:30]] == \
+        [(r["model"], r["accuracy"], r["genotype"]) for r in small]
+    scores = {Path(r["model"]).stem: r for r in csv.DictReader((MODELS / "nb201-500" / "scores.csv").open())}
+    assert all(scores[r["model"]]["status"] == "ok" and float(scores[r["model"]]["gradsign"]) > 0 for r in big)
