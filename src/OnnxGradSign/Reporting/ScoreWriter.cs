@@ -74,9 +74,10 @@ public static class ScoreWriter
         foreach (var r in records.Where(r => r.Status != ScoreRecord.Ok))
             sb.AppendLine($"   -  error: {r.Error}"); // the error names the model
         var first = records.FirstOrDefault();
+        var data = records.Select(r => r.Data).Distinct().ToList(); // by default each model takes the sample nearest it
         if (first is not null)
-            sb.AppendLine($"{ranked.Count} of {records.Count} model(s) scored; init {first.Init}, seeds {first.Seeds}, data {first.Data}, batch {first.BatchSize}, " +
-                $"reduce {first.Reduce}, params {first.ParamScope}, loss {first.Loss}");
+            sb.AppendLine($"{ranked.Count} of {records.Count} model(s) scored; init {first.Init}, seeds {first.Seeds}, data {string.Join(" or ", data)}, " +
+                $"batch {first.BatchSize}, reduce {first.Reduce}, params {first.ParamScope}, loss {first.Loss}");
         return sb.ToString();
     }
 }
