@@ -112,8 +112,8 @@ def calibrate_batchnorm(module, side, batches=2, batch_size=8):
         m.momentum = momentum
 
 
-def export(module, side, mode, path):
-    """Write `module` (input [batch, 3, side, side]) to `path` in the given TrainingMode."""
+def export(module, side, mode, path, opset=OPSET):
+    """Write `module` (input [batch, 3, side, side]) to `path` in the given TrainingMode and opset."""
     training = mode == TRAINING
     module.train(training)
     if training:
@@ -123,20 +123,20 @@ def export(module, side, mode, path):
         for m in module.modules():
             if isinstance(m, torchvision.ops.StochasticDepth):
                 m.p = 0.0
-    model = export_models.export(module, mode, OPSET, sample_shape=(3, side, side))
+    model = export_models.export(module, mode, opset, sample_shape=(3, side, side))
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     return model
 
 
-def export_named(name, mode_name, out):
-    """Export one model in one mode to out/<name>_<mode>.onnx; returns the path."""
+def export_named(name, mode_name, out, opset=OPSET):
+    """Export one model in one mode to out/<name>_<mode>.onnx (…_opsetN.onnx at another opset); returns the path."""
     module, side = build(name)
     parameter_bytes = sum(p.numel() * p.element_size() for p in module.parameters())
     if parameter_bytes > MAX_PARAMETER_BYTES:
         raise RuntimeError(f"skipped: {parameter_bytes / 2**20:.0f} MiB of parameters (limit {MAX_PARAMETER_BYTES / 2**20:.0f})")
-    path = Path(out) / f"{name}_{mode_name}.onnx"
-    export(module, side, MODES[mode_name], path)
+    path = Path(out) / (f"{name}_{mode_name}.onnx" if opset == OPSET else f"{name}_{mode_name}_opset{opset}.onnx")
+    export(module, side, MODES[mode_name], path, opset)
     return path
 
 
@@ -145,6 +145,7 @@ def main():
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--names", help=f"comma-separated subset of: {','.join(MODELS)}")
     parser.add_argument("--mode", choices=["training", "eval", "both"], default="both")
+    parser.add_argument("--opset", type=int, default=OPSET, help="e.g. 9 or 11 for the legacy forms of the model zoo's CNNs")
     args = parser.parse_args()
     names = args.names.split(",") if args.names else list(MODELS)
     unknown = [n for n in names if n not in MODELS]
@@ -152,14 +153,14 @@ def main():
         parser.error(f"unknown model(s): {', '.join(unknown)}")
     modes = ["training", "eval"] if args.mode == "both" else [args.mode]
     args.out.mkdir(parents=True, exist_ok=True)
-    print(f"torch {torch.__version__}, torchvision {torchvision.__version__}, onnx {onnx.__version__}, opset {OPSET}")
+    print(f"torch {torch.__version__}, torchvision {torchvision.__version__}, onnx {onnx.__version__}, opset {args.opset}")
 
     failed = []
     for name in names:
         for mode_name in modes:
             start = time.monotonic()
             try:
-                path = export_named(name, mode_name, args.out)
+                path = export_named(name, mode_name, args.out, args.opset)
             except Exception as e:  # report and go on with the next model
                 message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
                 print(f"FAILED {name} {mode_name}: {type(e).__name__}: {message}", flush=True)

@@ -1,4 +1,5 @@
-"""`onnx-gradsign verify`/`inspect` on torchvision networks, exported by tools/export_torchvision.py (random weights, opset 17).
+"""`onnx-gradsign verify`/`inspect`/`score` on torchvision networks, exported by tools/export_torchvision.py (random weights,
+opset 17, and classic CNNs at the legacy opsets 9-11 of the ONNX model zoo).
 
 Runs the CLI that `dotnet test` builds (src/OnnxGradSign.Cli/bin/Debug/net10.0/onnx-gradsign); skipped where it is absent.
 A representative subset, small inputs: the whole list is surveyed by running the export and `verify` by hand.
@@ -30,20 +31,27 @@ import export_torchvision  # noqa: E402
 FLOAT32_DEPTH = ["--rtol", "1e-3", "--atol", "1e-4"]
 
 CASES = [
-    ("resnet18", "training", []),
-    ("mobilenet_v3_small", "training", []),
-    ("squeezenet1_1", "training", []),
-    ("shufflenet_v2_x0_5", "training", FLOAT32_DEPTH),
-    ("densenet121", "training", []),
-    ("efficientnet_b0", "training", []),
-    ("regnet_y_400mf", "training", FLOAT32_DEPTH),
-    ("googlenet", "training", FLOAT32_DEPTH),
-    ("convnext_tiny", "training", []),
-    ("vit_tiny", "training", []),
-    ("resnet18", "eval", []),
-    ("mobilenet_v3_small", "eval", []),
-    ("efficientnet_b0", "eval", []),
-    ("vit_tiny", "eval", []),
+    ("resnet18", "training", 17, []),
+    ("mobilenet_v3_small", "training", 17, []),
+    ("squeezenet1_1", "training", 17, []),
+    ("shufflenet_v2_x0_5", "training", 17, FLOAT32_DEPTH),
+    ("densenet121", "training", 17, []),
+    ("efficientnet_b0", "training", 17, []),
+    ("regnet_y_400mf", "training", 17, FLOAT32_DEPTH),
+    ("googlenet", "training", 17, FLOAT32_DEPTH),
+    ("convnext_tiny", "training", 17, []),
+    ("vit_tiny", "training", 17, []),
+    ("resnet18", "eval", 17, []),
+    ("mobilenet_v3_small", "eval", 17, []),
+    ("efficientnet_b0", "eval", 17, []),
+    ("vit_tiny", "eval", 17, []),
+    # the legacy opsets of the ONNX model zoo's classic CNNs (old BatchNormalization, Reshape, Pad, Dropout forms)
+    ("squeezenet1_0", "eval", 9, []),
+    ("resnet18", "eval", 9, []),
+    ("densenet121", "training", 9, []),
+    ("mobilenet_v2", "eval", 10, []),
+    ("shufflenet_v2_x0_5", "eval", 11, []),
+    ("googlenet", "eval", 11, FLOAT32_DEPTH),
 ]
 
 
@@ -53,10 +61,10 @@ def exported(tmp_path_factory):
     folder = tmp_path_factory.mktemp("torchvision")
     paths = {}
 
-    def export(name, mode):
-        if (name, mode) not in paths:
-            paths[name, mode] = export_torchvision.export_named(name, mode, folder)
-        return paths[name, mode]
+    def export(name, mode, opset=export_torchvision.OPSET):
+        if (name, mode, opset) not in paths:
+            paths[name, mode, opset] = export_torchvision.export_named(name, mode, folder, opset)
+        return paths[name, mode, opset]
 
     return export
 
@@ -65,10 +73,18 @@ def cli(*args):
     return subprocess.run([str(CLI), *map(str, args)], capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.parametrize("name,mode,tolerance", CASES, ids=[f"{n}-{m}" for n, m, _ in CASES])
-def test_verify_matches_onnx_runtime(exported, name, mode, tolerance):
-    result = cli("verify", exported(name, mode), *tolerance)
+@pytest.mark.parametrize("name,mode,opset,tolerance", CASES, ids=[f"{n}-{m}-opset{o}" for n, m, o, _ in CASES])
+def test_verify_matches_onnx_runtime(exported, name, mode, opset, tolerance):
+    result = cli("verify", exported(name, mode, opset), *tolerance)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_legacy_opset_exports_score(exported):
+    result = cli("score", exported("squeezenet1_0", "eval", 9), exported("densenet121", "training", 9),
+                 "--batch-size", 8, "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    records = json.loads(result.stdout)
+    assert [r["status"] for r in records] == ["ok", "ok"] and all(r["gradsign"] > 0 for r in records)
 
 
 def inspect_warnings(path):
