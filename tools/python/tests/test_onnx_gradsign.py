@@ -109,6 +109,18 @@ def test_modules_are_exported_and_named(scorer, exported):
     assert [r["gradsign"] for r in records] == [r["gradsign"] for r in from_files]
 
 
+def test_a_token_id_module_scores_on_its_token_sample(scorer):
+    """A text model goes through Scorer like any other: exported from an int64 example, scored on integer token ids."""
+    sys.path.insert(0, str(MODELS.parent / "tools"))
+    import candidates
+    module, _ = candidates.build("text_classifier")
+    example = torch.ones(2, candidates.TEXT_LENGTH, dtype=torch.long)
+    [record] = scorer.score([(module, example)], data=MODELS / "text" / "sample.npz", batch_size=8, init="keep")
+    [from_file] = scorer.score([MODELS / "text" / "text_classifier.onnx"], data=MODELS / "text" / "sample.npz", batch_size=8,
+                               init="keep")
+    assert record["status"] == "ok" and record["gradsign"] == from_file["gradsign"] > 0
+
+
 def test_a_refused_request_raises_and_a_bad_model_is_an_error_record(scorer, tmp_path):
     with pytest.raises(ScoringError, match="no such file"):
         scorer.score([tmp_path / "missing.onnx"])
