@@ -1,6 +1,8 @@
+using Google.Protobuf;
 using OnnxGradSign.Import;
 using OnnxGradSign.Onnx;
 using OnnxGradSign.Onnx.Proto;
+using OnnxGradSign.Proxies;
 using OnnxGradSign.Tests.Import;
 
 namespace OnnxGradSign.Tests.Onnx;
@@ -41,7 +43,8 @@ public class FunctionInlinerTests
         var graph = new TestGraph(18).Opset(Domain, 1).Input("x", 1, 2, 5, 5)
             .RandomInitializer("w1", 3, 2, 3, 3).RandomInitializer("b1", 3).RandomInitializer("w2", 3, 3, 1, 1).Output("y");
         graph.Proto.Graph.Node.Add(Call("Block", Domain, ["x", "w1", "b1"], ["h"], Float("alpha", 0.5f)));
-        graph.Proto.Graph.Node.Add(Call("Block", Domain, ["h", "w2", ""], ["y"])); // no bias, alpha left to ScaledTanh's default
+        graph.Proto.Graph.Node.Add(Call("Block", Domain, ["h", "w2", ""], ["z"])); // no bias, alpha left to ScaledTanh's default
+        graph.Node("GlobalAveragePool", "z", "pooled").Node("Flatten", "pooled", "y");
         var scaledTanh = Function("ScaledTanh", ["x"], ["y"], ["alpha"],
             Call("Tanh", "", ["x"], ["t"]),
             Call("Constant", "", [], ["a"], Reference("value_float", "alpha")),
@@ -63,6 +66,28 @@ public class FunctionInlinerTests
         using var model = graph.Import();
         Assert.Equal(["w1", "b1", "w2"], model.ParameterInfos.Select(p => p.Name));
         Assert.All(model.ParameterInfos, p => Assert.Equal(LayerKind.Conv, p.Kind));
+    }
+
+    [Fact]
+    public void A_model_written_as_functions_scores()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"functions-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            var proto = Model().Proto;
+            // The 3 classes synthetic labels are drawn over come from the output's declared shape.
+            proto.Graph.Output[0].Type.TensorType.Shape = new TensorShapeProto { Dim = { new TensorShapeProto.Types.Dimension { DimParam = "N" },
+                new TensorShapeProto.Types.Dimension { DimValue = 3 } } };
+            File.WriteAllBytes(path, proto.ToByteArray());
+            var record = ModelScorer.Score(path, null, ScoreSettings.Default with { BatchSize = 4 });
+            Assert.True(record.Status == ScoreRecord.Ok, record.Error);
+            Assert.True(record.Score("gradsign") > 0);
+            Assert.Equal(2 * 9 * 3 + 3 + 3 * 3, record.Params);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     [Fact]
