@@ -23,13 +23,26 @@ public sealed class DataChoice
         {
             var npz = Nearest(Path.GetDirectoryName(Path.GetFullPath(model))!, tops);
             choice._byModel[model] = npz is null ? null
-                : loaded.TryGetValue(npz, out var data) ? data : loaded[npz] = DatasetLoader.Load(npz, limit);
+                : loaded.TryGetValue(npz, out var data) ? data : loaded[npz] = LoadBeside(npz, model, limit);
         }
         return choice;
     }
 
     /// <summary>The samples for this model; null means synthetic.</summary>
     public Dataset? For(string model) => _byModel.TryGetValue(model, out var data) ? data : _given;
+
+    private static Dataset LoadBeside(string npz, string model, long limit)
+    {
+        try
+        {
+            return DatasetLoader.Load(npz, limit);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"{npz}, the sample data nearest {model}, cannot be used ({e.Message}); " +
+                "fix or remove it, or choose the data with --data", e);
+        }
+    }
 
     private static string? Nearest(string folder, List<string> tops)
     {

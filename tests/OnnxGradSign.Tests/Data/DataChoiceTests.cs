@@ -43,6 +43,18 @@ public class DataChoiceTests : IDisposable
     }
 
     [Fact]
+    public void A_broken_sample_beside_a_model_is_an_error_naming_both()
+    {
+        var cnn = Place(TestPaths.Model("nb201_a.onnx"), "cnn.onnx");
+        var broken = Path.Combine(_root, "broken.npz");
+        File.WriteAllText(broken, "not a zip");
+        var e = Assert.Throws<ArgumentException>(() => DataChoice.Resolve(null, [_root], [cnn], 8));
+        Assert.Contains(broken, e.Message);
+        Assert.Contains(cnn, e.Message);
+        Assert.Contains("--data", e.Message);
+    }
+
+    [Fact]
     public void Token_ids_load_as_integers_and_feed_the_model_unnormalized()
     {
         var data = DatasetLoader.Load(TestPaths.Model("text/sample.npz"), 64);
