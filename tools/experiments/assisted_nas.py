@@ -42,10 +42,11 @@ SMALL_TABLE_SETTINGS = {
 }
 
 
-def t975(n):
+def t975(dof):
+    """The 97.5% quantile of Student's t (the normal one without scipy)."""
     try:
         from scipy.stats import t
-        return float(t.ppf(0.975, n - 1))
+        return float(t.ppf(0.975, dof))
     except ImportError:
         return 1.96
 
@@ -96,12 +97,7 @@ def welch(a, b):
     if se == 0:
         return statistics.mean(b) - statistics.mean(a), 0.0
     dof = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
-    try:
-        from scipy.stats import t
-        q = float(t.ppf(0.975, dof))
-    except ImportError:
-        q = 1.96
-    return statistics.mean(b) - statistics.mean(a), q * se
+    return statistics.mean(b) - statistics.mean(a), t975(dof) * se
 
 
 def main():
@@ -130,7 +126,7 @@ def main():
         best = objective.table[max(common, key=scores.table.get)][0]
         print(f"{proxy}: {len(common)} archs scored, Spearman with accuracy {rho:+.3f}, its top-1 reaches {best:.4f}")
 
-    tq = t975(args.seeds)
+    tq = t975(args.seeds - 1)
     variants = ["vanilla"] + [f"assisted:{p}" for p in assists]
     report = [b for b in map(int, args.report.split(",")) if b <= args.budget]
     rows, curves, finals = [], {}, {}

@@ -89,7 +89,8 @@ public static class ModelScorer
         {
             // The per-model boundary: whatever one model does (bad file, libtorch error, a converter's bug) is its error record alone,
             // and every error names the model (messages from deeper down, data or loss, may not).
-            var message = Brief(e).Contains(path) ? Brief(e) : $"{path}: {Brief(e)}";
+            var brief = Brief(e);
+            var message = brief.Contains(path) ? brief : $"{path}: {brief}";
             return record with { Error = message, Seconds = clock.Elapsed.TotalSeconds };
         }
     }

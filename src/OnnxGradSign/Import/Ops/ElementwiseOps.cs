@@ -98,7 +98,7 @@ public static class ElementwiseOps
         if (layer.OpType == "MatMul")
             return bias.dim() == 1 && weight.dim() == 2 && weight.shape[1] == bias.shape[0]
                 ? new ParameterDeclaration(LayerKind.Linear, ParameterRole.Bias, weight.shape[0], weight.shape[1]) : null;
-        if (layer.OpType != "Conv" || layer.Input.Count > 2 && layer.Input[2].Length > 0) return null;
+        if (layer.Input.Count > 2 && layer.Input[2].Length > 0) return null; // a Conv with its own bias
         // One value per output channel, broadcast along axis 1 of [N, C, spatial...]: [1, C, 1, ...] or [C, 1, ...].
         long channels = weight.shape[0], spatial = weight.dim() - 2;
         var dims = bias.dim() == spatial + 2 && bias.shape[0] == 1 ? bias.shape[1..] : bias.shape;
