@@ -49,11 +49,12 @@ public static class ScoreCommand
         var maxRss = new Option<long?>("--max-rss") { Description = "Per-model memory limit in MiB of resident memory (runs models in worker processes)" };
         var cache = new Option<string?>("--cache") { Description = "SQLite file of finished results by (model hash, settings): reruns reuse them" };
         var resume = new Option<bool>("--resume") { Description = "Continue a run into the same -o FILE (jsonl or csv): keep its records, skip their models" };
+        var retryErrors = new Option<bool>("--retry-errors") { Description = "With --resume, score again the models whose record is an error (it replaces that record)" };
         var shard = new Option<string?>("--shard") { Description = "Score only shard I of N (I/N, 0-based): a deterministic split by path, for job arrays" };
 
         var command = new Command("score", "Score candidate networks with GradSign and peer zero-cost proxies, best first")
         {
-            paths, proxy, init, seed, seeds, engine, threads, data, batch, mean, std, reduce, scope, loss, output, device, maxMemory, perLayer, float64, format, file, failFast, shard, cache, resume, workers, timeout, maxRss,
+            paths, proxy, init, seed, seeds, engine, threads, data, batch, mean, std, reduce, scope, loss, output, device, maxMemory, perLayer, float64, format, file, failFast, shard, cache, resume, retryErrors, workers, timeout, maxRss,
         };
         command.SetAction(parse =>
         {
@@ -109,8 +110,8 @@ public static class ScoreCommand
 
             using (sink)
             {
-                var existing = sink?.Existing ?? [];
-                var remaining = Resume.Remaining(files, existing);
+                var (existing, remaining) = Resume.Plan(files, sink?.Existing ?? [], parse.GetValue(retryErrors));
+                sink?.Keep(existing);
                 using var results = parse.GetValue(cache) is { } cacheFile ? new ResultCache(cacheFile) : null;
                 var progress = new Progress(remaining.Count);
                 bool inWorkers = parse.GetValue(workers) > 1 || parse.GetValue(timeout) is not null || parse.GetValue(maxRss) is not null;

@@ -2,14 +2,36 @@ using OnnxGradSign.Proxies;
 
 namespace OnnxGradSign.Runs;
 
-/// <summary>Which models a resumed run still has to score, and whether the file it resumes was made with the same settings.</summary>
+/// <summary>Which records a resumed run keeps, which models it still has to score, and whether the file it resumes was made with the same settings.</summary>
 public static class Resume
 {
-    /// <summary>Files without a successful record of the same content in the file (a changed model is scored again).</summary>
-    public static List<string> Remaining(IReadOnlyList<string> files, IReadOnlyList<ScoreRecord> existing)
+    /// <summary>
+    /// One record per model, however often the run was killed and resumed: the file's last record for each model is kept when it
+    /// is of the model's current content (a changed model is scored again and its old record dropped) and is a success, or an
+    /// error that is not to be retried. Every file without a kept record remains to be scored; records of models outside this run
+    /// stay as they are.
+    /// </summary>
+    public static (List<ScoreRecord> Kept, List<string> Remaining) Plan(IReadOnlyList<string> files, IReadOnlyList<ScoreRecord> existing, bool retryErrors)
     {
-        var done = existing.Where(r => r.Status == ScoreRecord.Ok).Select(r => (r.Model, r.Sha256)).ToHashSet();
-        return files.Where(f => !done.Contains((f, ModelScorer.Sha256(f)))).ToList();
+        var hashes = files.Distinct().ToDictionary(f => f, ContentHash);
+        bool Current(ScoreRecord r) => !hashes.TryGetValue(r.Model, out var sha) || r.Sha256 == sha;
+        var kept = existing.GroupBy(r => r.Model).Select(g => g.Last())
+            .Where(r => Current(r) && (r.Status == ScoreRecord.Ok || !retryErrors)).ToList();
+        var done = kept.Select(r => r.Model).ToHashSet();
+        return (kept, files.Where(f => !done.Contains(f)).ToList());
+    }
+
+    /// <summary>The file's sha256, or null for one that cannot be read (its error record has none either).</summary>
+    private static string? ContentHash(string file)
+    {
+        try
+        {
+            return ModelScorer.Sha256(file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     public static void CheckSettings(IncrementalOutput output, ScoringRun run)

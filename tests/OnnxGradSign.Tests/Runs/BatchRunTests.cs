@@ -61,6 +61,59 @@ public class BatchRunTests : IDisposable
     }
 
     [Fact]
+    public void Resuming_after_kills_at_any_moment_leaves_exactly_one_record_per_model()
+    {
+        // 30 models and 2 bad files, scored by the real program, killed (SIGKILL) at seeded random moments and resumed each time.
+        var models = Path.Combine(_dir, "many");
+        Directory.CreateDirectory(models);
+        foreach (var f in Directory.GetFiles(TestPaths.Model("nb201"), "*.onnx")) File.Copy(f, Path.Combine(models, Path.GetFileName(f)));
+        File.WriteAllText(Path.Combine(models, "broken.onnx"), "not a model");
+        File.WriteAllBytes(Path.Combine(models, "truncated.onnx"), File.ReadAllBytes(TestPaths.Model("nb201_c.onnx"))[..1000]);
+        int expected = Directory.GetFiles(models).Length;
+        var output = Path.Combine(_dir, "killed-often.jsonl");
+        string[] args = ["score", models, "--data", TestPaths.Model("fashion-mnist-sample.npz"), "--batch-size", "4", "--threads", "1", "--format", "jsonl", "-o", output, "--resume"];
+        var random = new Random(11);
+        for (int kill = 0; kill < 6; kill++)
+        {
+            using var run = Program(args);
+            if (!run.WaitForExit(TimeSpan.FromMilliseconds(random.Next(300, 3000)))) run.Kill();
+            run.WaitForExit();
+        }
+        for (int resume = 0; resume < 2; resume++) // the last resume finds the run finished and must add nothing
+        {
+            using var run = Program(args);
+            Assert.True(run.WaitForExit(TimeSpan.FromMinutes(3)), "the resumed run did not finish");
+            Assert.Equal(ExitCodes.Ok, run.ExitCode);
+        }
+        var records = RecordFiles.Read(output);
+        Assert.Equal(expected, File.ReadAllLines(output).Length);
+        Assert.Equal(Directory.GetFiles(models).Order(), records.Select(r => r.Model).Order());
+        Assert.Equal(2, records.Count(r => r.Status != "ok"));
+
+        // An error row counts as done; --retry-errors scores it again and replaces it.
+        File.Copy(TestPaths.Model("nb201_c.onnx"), Path.Combine(models, "truncated.onnx"), overwrite: true);
+        using (var retry = Program([.. args, "--retry-errors"])) retry.WaitForExit();
+        records = RecordFiles.Read(output);
+        Assert.Equal(expected, records.Count);
+        Assert.Equal("ok", records.Single(r => r.Model.EndsWith("truncated.onnx")).Status);
+    }
+
+    /// <summary>Starts the CLI (the apphost the build puts beside the tests) as a child process.</summary>
+    private static System.Diagnostics.Process Program(string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "onnx-gradsign"))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        var process = System.Diagnostics.Process.Start(start)!;
+        process.BeginOutputReadLine(); // drain, so a full pipe never blocks it
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    [Fact]
     public void The_results_cache_serves_reruns_by_content_not_path()
     {
         var cache = Path.Combine(_dir, "cache.sqlite");
