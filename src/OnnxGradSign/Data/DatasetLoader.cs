@@ -1,3 +1,4 @@
+using OnnxGradSign.Onnx;
 using System.IO.Compression;
 using static TorchSharp.torch;
 
@@ -42,7 +43,7 @@ public static class DatasetLoader
 
     private static Dataset Npz(string path, long limit)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException("file not found");
+        InputFiles.CheckReadable(path, "data");
         var arrays = NpyReader.ReadNpz(path);
         if (!arrays.TryGetValue("x", out var x) || !arrays.TryGetValue("y", out var y))
             throw new InvalidDataException($"the archive must hold arrays 'x' and 'y' (it holds {string.Join(", ", arrays.Keys)})");
@@ -100,7 +101,14 @@ public static class DatasetLoader
 
     private static byte[] ReadMaybeGzipped(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found");
+        try
+        {
+            InputFiles.CheckReadable(path, "data", InputFiles.MaxProtobufBytes);
+        }
+        catch (Exception e) when (e is InvalidDataException or FileNotFoundException)
+        {
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
         var bytes = File.ReadAllBytes(path);
         if (bytes.Length < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b) return bytes;
         using var gzip = new GZipStream(new MemoryStream(bytes), CompressionMode.Decompress);

@@ -3,18 +3,41 @@ namespace OnnxGradSign.Onnx;
 /// <summary>Expands command-line paths (files or folders, searched recursively) into a sorted list of .onnx files.</summary>
 public static class ModelFiles
 {
+    /// <summary>
+    /// A folder is searched through its subfolders, but not through symbolic links to folders (as `find` does by default: a link
+    /// to an ancestor would loop forever); linked files are listed, and checked when they are read. Entries that cannot be read
+    /// are skipped. A path that names nothing, or a folder without a model, is an error.
+    /// </summary>
     public static List<string> Expand(IEnumerable<string> paths)
     {
         var files = new List<string>();
         foreach (var path in paths)
         {
             if (Directory.Exists(path))
-                files.AddRange(Directory.EnumerateFiles(path, "*.onnx", SearchOption.AllDirectories).Order(StringComparer.Ordinal));
-            else if (File.Exists(path))
-                files.Add(path);
+            {
+                var found = Search(path).Order(StringComparer.Ordinal).ToList();
+                if (found.Count == 0) throw new FileNotFoundException($"{path}: the folder holds no .onnx file");
+                files.AddRange(found);
+            }
+            else if (File.Exists(path) || new FileInfo(path).LinkTarget is not null)
+                files.Add(path); // a dangling or looping link is the model's own error record, not the run's end
             else
                 throw new FileNotFoundException($"{path}: no such file or folder");
         }
         return files;
+    }
+
+    private static readonly EnumerationOptions OneFolder = new() { IgnoreInaccessible = true, RecurseSubdirectories = false, AttributesToSkip = 0 };
+
+    private static IEnumerable<string> Search(string folder)
+    {
+        foreach (var entry in new DirectoryInfo(folder).EnumerateFileSystemInfos("*", OneFolder))
+        {
+            if (entry.LinkTarget is null && entry is DirectoryInfo)
+                foreach (var file in Search(Path.Combine(folder, entry.Name)))
+                    yield return file;
+            else if (entry.Name.EndsWith(".onnx", StringComparison.Ordinal) && !Directory.Exists(Path.Combine(folder, entry.Name)))
+                yield return Path.Combine(folder, entry.Name);
+        }
     }
 }

@@ -41,8 +41,14 @@ public sealed class OnnxModel
 
     public static OnnxModel Load(string path)
     {
-        if (!File.Exists(path))
-            throw new OnnxModelException(path, "file not found");
+        try
+        {
+            InputFiles.CheckReadable(path, "model", InputFiles.MaxProtobufBytes);
+        }
+        catch (Exception e) when (e is InvalidDataException or FileNotFoundException)
+        {
+            throw new OnnxModelException(path, e.Message, inner: e);
+        }
         ModelProto proto;
         try
         {

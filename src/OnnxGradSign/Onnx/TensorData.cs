@@ -103,9 +103,19 @@ public static class TensorData
             throw new InvalidDataException($"tensor '{proto.Name}' is stored externally but names no location");
         if (Path.IsPathRooted(location) || location.Split('/', '\\').Contains(".."))
             throw new InvalidDataException($"tensor '{proto.Name}': external data location '{location}' must stay inside the model's folder");
-        var path = Path.Combine(modelDirectory ?? ".", location);
-        if (!System.IO.File.Exists(path))
-            throw new InvalidDataException($"tensor '{proto.Name}': external data file '{path}' does not exist");
+        var folder = modelDirectory ?? ".";
+        var path = Path.Combine(folder, location);
+        try
+        {
+            InputFiles.CheckReadable(path, "external data");
+            // As ONNX's checker requires: after resolving links (the file's or a folder's on the way), the data stays in the model's folder.
+            if (!InputFiles.IsInside(path, folder))
+                throw new InvalidDataException($"'{location}' resolves to '{InputFiles.RealPath(path)}', outside the model's folder");
+        }
+        catch (Exception e) when (e is InvalidDataException or FileNotFoundException)
+        {
+            throw new InvalidDataException($"tensor '{proto.Name}': external data '{path}': {e.Message}", e);
+        }
         long offset = entries.TryGetValue("offset", out var o) ? long.Parse(o) : 0;
         using var stream = System.IO.File.OpenRead(path);
         long length = entries.TryGetValue("length", out var l) ? long.Parse(l) : stream.Length - offset;

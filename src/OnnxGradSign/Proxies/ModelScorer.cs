@@ -144,8 +144,22 @@ public static class ModelScorer
         return warnings;
     }
 
+    /// <summary>The file's sha256, or null for one that cannot be read (scoring it then gives its error record).</summary>
+    public static string? TrySha256(string path)
+    {
+        try
+        {
+            return Sha256(path);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     public static string Sha256(string path)
     {
+        InputFiles.CheckReadable(path, "model", InputFiles.MaxProtobufBytes); // never open a FIFO or a device
         using var stream = File.OpenRead(path);
         return Convert.ToHexStringLower(SHA256.HashData(stream));
     }

@@ -96,8 +96,8 @@ public sealed record ScoringRun(IReadOnlyList<string> Files, IReadOnlyList<Proxy
             progress?.Invoke(records.Count, file);
             var data = Data.For(file);
             var key = results is null ? null : Settings.Key(data);
-            var sha = results is null ? null : ModelScorer.Sha256(file);
-            var cached = results?.Find(sha!, key!);
+            var sha = results is null ? null : ModelScorer.TrySha256(file);
+            var cached = sha is null ? null : results?.Find(sha, key!);
             var record = cached is not null ? cached with { Model = file } : ModelScorer.Score(file, data, Settings, cache, sha);
             if (cached is null) results?.Store(record, key!);
             records.Add(record);

@@ -13,25 +13,12 @@ public static class Resume
     /// </summary>
     public static (List<ScoreRecord> Kept, List<string> Remaining) Plan(IReadOnlyList<string> files, IReadOnlyList<ScoreRecord> existing, bool retryErrors)
     {
-        var hashes = files.Distinct().ToDictionary(f => f, ContentHash);
+        var hashes = files.Distinct().ToDictionary(f => f, ModelScorer.TrySha256);
         bool Current(ScoreRecord r) => !hashes.TryGetValue(r.Model, out var sha) || r.Sha256 == sha;
         var kept = existing.GroupBy(r => r.Model).Select(g => g.Last())
             .Where(r => Current(r) && (r.Status == ScoreRecord.Ok || !retryErrors)).ToList();
         var done = kept.Select(r => r.Model).ToHashSet();
         return (kept, files.Where(f => !done.Contains(f)).ToList());
-    }
-
-    /// <summary>The file's sha256, or null for one that cannot be read (its error record has none either).</summary>
-    private static string? ContentHash(string file)
-    {
-        try
-        {
-            return ModelScorer.Sha256(file);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
     }
 
     public static void CheckSettings(IncrementalOutput output, ScoringRun run)

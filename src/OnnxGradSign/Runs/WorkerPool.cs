@@ -29,7 +29,8 @@ public sealed class WorkerPool(string[] command, int workers, int threadsPerWork
             {
                 ScoreRecord? cached;
                 var key = results is null ? null : run.Settings.Key(run.Data.For(item.File));
-                lock (resultsLock) cached = results?.Find(ModelScorer.Sha256(item.File), key!);
+                var sha = results is null ? null : ModelScorer.TrySha256(item.File);
+                lock (resultsLock) cached = sha is null ? null : results?.Find(sha, key!);
                 var record = cached is not null ? cached with { Model = item.File } : worker.Score(run, item.File, timeout, maxRssBytes);
                 lock (resultsLock)
                 {

@@ -130,6 +130,59 @@ public class MalformedModelTests : IDisposable
     }
 
     [Fact]
+    public void External_data_that_a_link_takes_outside_the_model_folder_is_refused()
+    {
+        // A file outside the model's folder, reached through a linked file and through a linked folder: ONNX's checker refuses
+        // both, and reading them would let any server client read any file.
+        var outside = Directory.CreateTempSubdirectory("onnx-gradsign-outside").FullName;
+        try
+        {
+            File.WriteAllBytes(Path.Combine(outside, "weights.bin"), new byte[16]);
+            File.CreateSymbolicLink(Path.Combine(_dir, "weights.bin"), Path.Combine(outside, "weights.bin"));
+            var e = Fails(Save(WithExternalBias(null, "16"), "linked_file.onnx"));
+            Assert.Contains("outside the model's folder", e.Message);
+            Assert.Contains("'bias'", e.Message);
+
+            File.Delete(Path.Combine(_dir, "weights.bin"));
+            Directory.CreateSymbolicLink(Path.Combine(_dir, "data"), outside);
+            var model = WithExternalBias(null, "16");
+            model.Graph.Initializer[0].ExternalData[0].Value = "data/weights.bin";
+            Assert.Contains("outside the model's folder", Fails(Save(model, "linked_folder.onnx")).Message);
+        }
+        finally
+        {
+            Directory.Delete(outside, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Links_fifos_and_devices_as_the_model_are_errors_not_hangs()
+    {
+        File.CreateSymbolicLink(Path.Combine(_dir, "dangling.onnx"), "/nonexistent/model.onnx");
+        Assert.Contains("symbolic link to the missing", Fails(Path.Combine(_dir, "dangling.onnx")).Message);
+        File.CreateSymbolicLink(Path.Combine(_dir, "a.onnx"), "b.onnx");
+        File.CreateSymbolicLink(Path.Combine(_dir, "b.onnx"), "a.onnx");
+        Assert.Contains("symbolic links", Fails(Path.Combine(_dir, "a.onnx")).Message);
+        File.CreateSymbolicLink(Path.Combine(_dir, "zero.onnx"), "/dev/zero");
+        Assert.Contains("not a regular file", Fails(Path.Combine(_dir, "zero.onnx")).Message);
+        var fifo = Path.Combine(_dir, "fifo.onnx");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", fifo)) mkfifo.WaitForExit();
+        Assert.Contains("not a regular file", Fails(fifo).Message);
+        Directory.CreateDirectory(Path.Combine(_dir, "folder.onnx"));
+        Assert.Contains("a folder", Fails(Path.Combine(_dir, "folder.onnx")).Message);
+    }
+
+    [Fact]
+    public void A_folder_search_does_not_follow_a_link_to_an_ancestor_and_skips_folders_named_onnx()
+    {
+        File.WriteAllBytes(Path.Combine(_dir, "m.onnx"), [1]);
+        Directory.CreateDirectory(Path.Combine(_dir, "x.onnx"));
+        Directory.CreateSymbolicLink(Path.Combine(_dir, "up"), _dir);
+        Assert.Equal([Path.Combine(_dir, "m.onnx")], ModelFiles.Expand([_dir]));
+        Assert.Throws<FileNotFoundException>(() => ModelFiles.Expand([Path.Combine(_dir, "x.onnx")])); // an empty folder
+    }
+
+    [Fact]
     public void A_file_that_is_not_onnx_is_rejected()
     {
         var path = Path.Combine(_dir, "text.onnx");
