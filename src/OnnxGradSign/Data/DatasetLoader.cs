@@ -71,9 +71,12 @@ public static class DatasetLoader
         if (bytes.Length < 4 || bytes[0] != 0 || bytes[1] != 0 || bytes[2] != 0x08)
             throw new InvalidDataException($"{path}: not an IDX file of unsigned bytes");
         int rank = bytes[3];
-        var dims = Enumerable.Range(0, rank).Select(d => (long)System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(4 + 4 * d))).ToArray();
         int offset = 4 + 4 * rank;
-        long count = dims.Aggregate(1L, (a, b) => a * b);
+        if (rank == 0 || bytes.Length < offset)
+            throw new InvalidDataException($"{path}: an IDX header of rank {rank} needs at least {offset} bytes and a dimension; the file has {bytes.Length}");
+        var dims = Enumerable.Range(0, rank).Select(d => (long)System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(4 + 4 * d))).ToArray();
+        if (dims.Any(d => d < 0)) throw new InvalidDataException($"{path}: IDX dims [{string.Join(",", dims)}] include a negative one");
+        long count = dims.Aggregate(1L, (a, b) => a == 0 || b <= long.MaxValue / a ? a * b : long.MaxValue); // int32 dims: an overflow is only a mismatch
         if (bytes.LongLength - offset != count)
             throw new InvalidDataException($"{path}: {bytes.LongLength - offset} bytes of data for dims [{string.Join(",", dims)}]");
         return tensor(bytes[offset..], dims);
@@ -112,9 +115,7 @@ public static class DatasetLoader
         var bytes = File.ReadAllBytes(path);
         if (bytes.Length < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b) return bytes;
         using var gzip = new GZipStream(new MemoryStream(bytes), CompressionMode.Decompress);
-        using var memory = new MemoryStream();
-        gzip.CopyTo(memory);
-        return memory.ToArray();
+        return NpyReader.ReadBounded(gzip, path);
     }
 
     private static Dataset Take(Tensor x, Tensor y, long limit, string source) =>

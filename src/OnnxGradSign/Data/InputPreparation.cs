@@ -89,6 +89,9 @@ public static class InputPreparation
         if (data.Count < batchSize)
             throw new ArgumentException($"--data {data.Source} holds {data.Count} samples, fewer than --batch-size {batchSize}");
         var x = data.X.narrow(0, 0, batchSize);
+        // A NaN or infinite input poisons every gradient of its sample: the score would silently count fewer samples.
+        if (x.is_floating_point() && x.isfinite().logical_not().sum().item<long>() is var bad and > 0)
+            throw new ArgumentException($"--data {data.Source}: the batch holds {bad} NaN or infinite value(s); clean the data or pick other samples");
         return (Fit(x, declared, normalization, model.Path, input.Name, inputType), data.Y.narrow(0, 0, batchSize));
     }
 

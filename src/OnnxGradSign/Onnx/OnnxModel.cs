@@ -31,6 +31,7 @@ public sealed class OnnxModel
             throw new OnnxModelException(path, "the file holds no graph (not an ONNX model, or truncated)");
         var opsets = ReadOpsets(proto);
         Initializers = ReadInitializers(path, proto.Graph);
+        ModelChecker.Check(path, proto, Initializers);
         Inputs = proto.Graph.Input.Where(i => !Initializers.ContainsKey(i.Name)).ToList();
         if (proto.Graph.Output.Count == 0)
             throw new OnnxModelException(path, "the graph declares no outputs (not an ONNX model, or truncated)");

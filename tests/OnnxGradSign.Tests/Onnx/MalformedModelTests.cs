@@ -182,6 +182,57 @@ public class MalformedModelTests : IDisposable
         Assert.Throws<FileNotFoundException>(() => ModelFiles.Expand([Path.Combine(_dir, "x.onnx")])); // an empty folder
     }
 
+    /// <summary>A Conv model whose weight is [out, 1, 3, 3].</summary>
+    private static ModelProto ConvModel(long outChannels, params long[] kernel)
+    {
+        var model = ReluModel();
+        model.Graph.Node.Clear();
+        var conv = Node("conv1", "Conv", ["x", "w"], ["y"]);
+        if (kernel.Length > 0) conv.Attribute.Add(new AttributeProto { Name = "kernel_shape", Type = AttributeProto.Types.AttributeType.Ints, Ints = { kernel } });
+        model.Graph.Node.Add(conv);
+        var weight = new TensorProto { Name = "w", DataType = 1, Dims = { outChannels, 1, 3, 3 } };
+        weight.FloatData.AddRange(new float[outChannels * 9]);
+        model.Graph.Initializer.Add(weight);
+        return model;
+    }
+
+    public static IEnumerable<object[]> CheckerCases()
+    {
+        var twice = ReluModel();
+        twice.OpsetImport.Add(new OperatorSetIdProto { Domain = "ai.onnx", Version = 13 });
+        yield return [twice, "domain 'ai.onnx' twice", null!];
+        var none = ReluModel();
+        none.OpsetImport.Clear();
+        yield return [none, "requires opset_import", null!];
+        var empty = ReluModel();
+        empty.Graph.Node.Clear();
+        yield return [empty, "no nodes", null!];
+        var extra = ReluModel();
+        extra.Graph.Node[0].Input.Add("x");
+        yield return [extra, "takes one input", "relu1"];
+        var attribute = ConvModel(2, 3, 3);
+        attribute.Graph.Node[0].Attribute.Add(attribute.Graph.Node[0].Attribute[0].Clone());
+        yield return [attribute, "'kernel_shape' is given 2 times", "conv1"];
+        yield return [ConvModel(2, 0, 3), "must be positive", "conv1"];
+        yield return [ConvModel(2, 1_000_000_000, 3), "contradicts weight", "conv1"];
+        yield return [ConvModel(2, 5, 5), "contradicts weight", "conv1"];
+        yield return [ConvModel(0), "no channels", "conv1"];
+        var wrongType = ConvModel(2);
+        wrongType.Graph.Node[0].Attribute.Add(new AttributeProto { Name = "kernel_shape", Type = AttributeProto.Types.AttributeType.Float, F = 3 });
+        yield return [wrongType, "list of integers", "conv1"];
+    }
+
+    [Theory]
+    [MemberData(nameof(CheckerCases))]
+    public void Structure_is_checked_like_onnx_checker_before_anything_runs(ModelProto model, string expected, string? node)
+    {
+        var path = Save(model, "checked.onnx");
+        var e = Assert.Throws<OnnxModelException>(() => OnnxModel.Load(path));
+        Assert.Contains(expected, e.Message);
+        Assert.Contains(path, e.Message);
+        Assert.Equal(node, e.Node);
+    }
+
     [Fact]
     public void A_file_that_is_not_onnx_is_rejected()
     {

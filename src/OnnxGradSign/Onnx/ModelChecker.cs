@@ -1,0 +1,62 @@
+using OnnxGradSign.Onnx.Proto;
+
+namespace OnnxGradSign.Onnx;
+
+/// <summary>
+/// The structural rules of ONNX's own checker that a file can break without failing to import, checked before anything runs so
+/// that a broken graph is refused with the node at fault instead of being scored as if nothing were wrong: opset imports (each
+/// domain once, at least one from IR version 3 on), a graph with nodes, each attribute once per node, input and output counts
+/// of common one-input ops, and convolution kernels consistent with their weights.
+/// </summary>
+public static class ModelChecker
+{
+    /// <summary>Ops that take exactly one input and give one output in every opset (elementwise activations and the like).</summary>
+    private static readonly HashSet<string> Unary =
+    [
+        "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Abs", "Neg", "Sqrt", "Reciprocal", "Floor", "Ceil", "Erf", "Softplus", "Softsign",
+        "Sin", "Cos", "Not", "Identity", "Elu", "Selu", "LeakyRelu", "HardSigmoid", "HardSwish", "Mish", "Gelu", "Flatten",
+        "GlobalAveragePool", "GlobalMaxPool", "Softmax", "LogSoftmax", "Shape", "Size", "Transpose", "Sign",
+    ];
+
+    public static void Check(string path, ModelProto proto, IReadOnlyDictionary<string, TensorProto> initializers)
+    {
+        var domains = new HashSet<string>();
+        foreach (var opset in proto.OpsetImport)
+            if (!domains.Add(OnnxModel.NormalizeDomain(opset.Domain)))
+                throw new OnnxModelException(path, $"opset_import names the domain '{opset.Domain}' twice");
+        if (proto.IrVersion >= 3 && proto.OpsetImport.Count == 0)
+            throw new OnnxModelException(path, $"IR version {proto.IrVersion} requires opset_import, and the file has none");
+        if (proto.Graph.Node.Count == 0)
+            throw new OnnxModelException(path, "the graph has no nodes");
+        foreach (var node in proto.Graph.Node) CheckNode(path, node, initializers);
+    }
+
+    private static void CheckNode(string path, NodeProto node, IReadOnlyDictionary<string, TensorProto> initializers)
+    {
+        var name = OnnxModel.Describe(node);
+        if (node.Attribute.GroupBy(a => a.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new OnnxModelException(path, $"attribute '{twice.Key}' is given {twice.Count()} times", name);
+        if (node.Domain is "" or "ai.onnx" && Unary.Contains(node.OpType) && (node.Input.Count != 1 || node.Output.Count < 1))
+            throw new OnnxModelException(path, $"{node.OpType} takes one input, this node has {node.Input.Count}", name);
+        if (node.Domain is "" or "ai.onnx" && node.OpType is "Conv" or "ConvTranspose") CheckKernel(path, node, name, initializers);
+    }
+
+    private static void CheckKernel(string path, NodeProto node, string name, IReadOnlyDictionary<string, TensorProto> initializers)
+    {
+        if (node.Input.Count < 2)
+            throw new OnnxModelException(path, $"{node.OpType} needs an input and a weight, this node has {node.Input.Count} input(s)", name);
+        var kernel = node.Attribute.FirstOrDefault(a => a.Name == "kernel_shape");
+        if (kernel is not null && (kernel.Type != AttributeProto.Types.AttributeType.Ints || kernel.Ints.Count == 0))
+            throw new OnnxModelException(path, $"kernel_shape must be a list of integers (it is {kernel.Type})", name);
+        if (kernel is not null && kernel.Ints.Any(k => k <= 0))
+            throw new OnnxModelException(path, $"kernel_shape [{string.Join(",", kernel.Ints)}] must be positive", name);
+        if (!initializers.TryGetValue(node.Input[1], out var weight)) return; // a computed weight is checked when it runs
+        if (weight.Dims.Count < 3)
+            throw new OnnxModelException(path, $"weight '{weight.Name}' [{string.Join(",", weight.Dims)}] needs [out, in, k...] dims", name);
+        if (weight.Dims.Take(2).Any(d => d <= 0))
+            throw new OnnxModelException(path, $"weight '{weight.Name}' [{string.Join(",", weight.Dims)}] has no channels", name);
+        if (kernel is not null && !kernel.Ints.SequenceEqual(weight.Dims.Skip(2)))
+            throw new OnnxModelException(path,
+                $"kernel_shape [{string.Join(",", kernel.Ints)}] contradicts weight '{weight.Name}' [{string.Join(",", weight.Dims)}]", name);
+    }
+}

@@ -1,0 +1,71 @@
+using System.IO.Compression;
+using System.Text;
+using OnnxGradSign.Data;
+
+namespace OnnxGradSign.Tests.Data;
+
+/// <summary>Malformed or hostile data files give an InvalidDataException naming the file, never a crash or memory exhaustion.</summary>
+public class HostileDataTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("onnx-gradsign-data").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>A version-1 .npy file with this header text and data.</summary>
+    private static byte[] Npy(string header, byte[] data)
+    {
+        var text = Encoding.ASCII.GetBytes(header);
+        return [0x93, .. "NUMPY"u8, 1, 0, (byte)(text.Length & 0xff), (byte)(text.Length >> 8), .. text, .. data];
+    }
+
+    [Theory]
+    [InlineData("{'descr': '<f4', 'fortran_order': False, 'shape': (2, garbage), }", "not a count")]
+    [InlineData("{'descr': '<f4', 'fortran_order': False, 'shape': (-2, 2), }", "not a count")]
+    [InlineData("{'descr': '<f4', 'fortran_order': False, 'shape': (9223372036854775807, 4), }", "overflows")]
+    [InlineData("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 3), }", "needs 36 bytes")]
+    [InlineData("{'descr': '<f4', 'fortran_order': False, }", "no 'shape'")]
+    [InlineData("{'fortran_order': False, 'shape': (4,), }", "no 'descr'")]
+    public void Npy_headers_that_lie_are_refused(string header, string expected)
+    {
+        var e = Assert.Throws<InvalidDataException>(() => NpyReader.ReadNpy(Npy(header, new byte[16]), "bad.npy"));
+        Assert.Contains("bad.npy", e.Message);
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void A_header_longer_than_the_file_is_refused()
+    {
+        var bytes = Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", []);
+        bytes[8] = 0xff; bytes[9] = 0xff;
+        Assert.Contains("cut short", Assert.Throws<InvalidDataException>(() => NpyReader.ReadNpy(bytes, "short.npy")).Message);
+    }
+
+    [Fact]
+    public void A_zip_bomb_stops_at_the_array_limit()
+    {
+        var path = Path.Combine(_dir, "bomb.npz");
+        using (var zip = ZipFile.Open(path, ZipArchiveMode.Create))
+        using (var entry = zip.CreateEntry("x.npy", CompressionLevel.SmallestSize).Open())
+        {
+            entry.Write(Npy("{'descr': '|u1', 'fortran_order': False, 'shape': (1,), }", []));
+            var zeros = new byte[1 << 20];
+            for (long written = 0; written <= NpyReader.MaxArrayBytes; written += zeros.Length) entry.Write(zeros);
+        }
+        Assert.True(new FileInfo(path).Length < 8 << 20, "the bomb is small on disk");
+        Assert.Contains("more than", Assert.Throws<InvalidDataException>(() => NpyReader.ReadNpz(path)).Message);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0, 0, 8, 0 }, "rank 0")]
+    [InlineData(new byte[] { 0, 0, 8, 2, 0xff, 0xff, 0xff, 0xfe, 0, 0, 0, 2 }, "negative")]
+    [InlineData(new byte[] { 0, 0, 8, 3, 0, 0, 0, 1 }, "needs at least 16 bytes")]
+    public void Idx_files_of_rank_0_negative_dims_or_a_cut_header_are_refused(byte[] bytes, string expected)
+    {
+        var images = Path.Combine(_dir, "images.idx");
+        File.WriteAllBytes(images, bytes);
+        File.WriteAllBytes(Path.Combine(_dir, "labels.idx"), [0, 0, 8, 1, 0, 0, 0, 1, 3]);
+        var e = Assert.Throws<ArgumentException>(() => DatasetLoader.Load($"idx:{images},{Path.Combine(_dir, "labels.idx")}", 4));
+        Assert.Contains(images, e.Message);
+        Assert.Contains(expected, e.Message);
+    }
+}
