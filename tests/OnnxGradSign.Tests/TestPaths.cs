@@ -10,6 +10,7 @@ public static class TestPaths
     /// <summary>`../shared` beside the checkout (ONNXGRADSIGN_SHARED overrides); absent on machines without it.</summary>
     public static string Shared => Environment.GetEnvironmentVariable("ONNXGRADSIGN_SHARED") ?? Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared"));
     public static string Conformance => Path.Combine(Shared, "onnx-conformance");
+    public static string RealWorld => Path.Combine(Shared, "realworld");
 
     public static string Model(string file) => Path.Combine(Models, file);
 
@@ -31,5 +32,14 @@ public sealed class ConformanceTheoryAttribute : TheoryAttribute
     public ConformanceTheoryAttribute()
     {
         if (!Directory.Exists(TestPaths.Conformance)) Skip = $"ONNX conformance data not found at {TestPaths.Conformance}";
+    }
+}
+
+/// <summary>A fact over a real file of ../shared/realworld, skipped (not passed) where that file is absent.</summary>
+public sealed class RealWorldFactAttribute : FactAttribute
+{
+    public RealWorldFactAttribute(string file)
+    {
+        if (!File.Exists(Path.Combine(TestPaths.RealWorld, file))) Skip = $"{file} not found in {TestPaths.RealWorld}";
     }
 }

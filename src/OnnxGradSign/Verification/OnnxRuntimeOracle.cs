@@ -21,7 +21,8 @@ public static class OnnxRuntimeOracle
         using var session = new InferenceSession(WithoutTrainingDropout(model.Proto).ToByteArray(), options);
 
         var names = model.Inputs.Select(i => i.Name).ToList();
-        var values = inputs.Select(ToOrtValue).ToList();
+        // Inputs go in the graph's own dtypes: a float16 input gets float16 values (we compute such a model in float32).
+        var values = inputs.Select((t, k) => ToOrtValue(t, (TensorProto.Types.DataType)(model.Inputs[k].Type?.TensorType?.ElemType ?? 1))).ToList();
         try
         {
             using var results = session.Run(new RunOptions(), names, values, model.Outputs.Select(o => o.Name).ToList());
@@ -45,10 +46,15 @@ public static class OnnxRuntimeOracle
         return copy;
     }
 
-    private static OrtValue ToOrtValue(Tensor t)
+    private static OrtValue ToOrtValue(Tensor t, TensorProto.Types.DataType declared)
     {
         using var cpu = t.detach().cpu().contiguous();
         var shape = cpu.shape;
+        if (declared == TensorProto.Types.DataType.Float16 && cpu.is_floating_point())
+        {
+            using var half = cpu.to_type(ScalarType.Float16);
+            return OrtValue.CreateTensorValueFromMemory(half.data<Half>().Select(h => new Float16(BitConverter.HalfToUInt16Bits(h))).ToArray(), shape);
+        }
         return cpu.dtype switch
         {
             ScalarType.Float32 => OrtValue.CreateTensorValueFromMemory(cpu.data<float>().ToArray(), shape),
@@ -69,6 +75,7 @@ public static class OnnxRuntimeOracle
         {
             TensorElementType.Float => tensor(value.GetTensorDataAsSpan<float>().ToArray(), shape),
             TensorElementType.Double => tensor(value.GetTensorDataAsSpan<double>().ToArray(), shape),
+            TensorElementType.Float16 => tensor(value.GetTensorDataAsSpan<Float16>().ToArray().Select(h => (float)BitConverter.UInt16BitsToHalf(h.value)).ToArray(), shape),
             TensorElementType.Int64 => tensor(value.GetTensorDataAsSpan<long>().ToArray(), shape),
             TensorElementType.Int32 => tensor(value.GetTensorDataAsSpan<int>().ToArray(), shape),
             TensorElementType.Bool => tensor(value.GetTensorDataAsSpan<bool>().ToArray(), shape),
