@@ -1,3 +1,4 @@
+using OnnxGradSign.Onnx;
 using static TorchSharp.torch;
 
 namespace OnnxGradSign.Import;
@@ -11,13 +12,13 @@ public enum InitStyle { PyTorch, Keras, Paddle }
 /// </summary>
 public static class Initialization
 {
-    /// <summary>tf2onnx and keras2onnx write their names, paddle2onnx writes "PaddlePaddle"; anything else gets PyTorch's rules.</summary>
-    public static InitStyle StyleFor(string producerName) =>
-        Has(producerName, "tf2onnx") || Has(producerName, "keras") ? InitStyle.Keras
-        : Has(producerName, "paddle") ? InitStyle.Paddle
-        : InitStyle.PyTorch;
-
-    private static bool Has(string text, string part) => text.Contains(part, StringComparison.OrdinalIgnoreCase);
+    /// <summary>Keras' rules for tf2onnx and keras2onnx files, Paddle's for paddle2onnx, PyTorch's for anything else.</summary>
+    public static InitStyle StyleFor(Exporter exporter) => exporter.Family switch
+    {
+        ExporterFamily.Tf2Onnx or ExporterFamily.Keras2Onnx => InitStyle.Keras,
+        ExporterFamily.Paddle => InitStyle.Paddle,
+        _ => InitStyle.PyTorch,
+    };
 
     /// <summary>The rules of a style in a line, for `inspect`.</summary>
     public static string Describe(InitStyle style) => style switch

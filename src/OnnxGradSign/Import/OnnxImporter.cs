@@ -42,7 +42,7 @@ public static class OnnxImporter
             imported.Dispose();
             imported = new ImportPass(model, registry, known).Build();
         }
-        if (options.Init == WeightInit.Fresh) Initialization.Apply(imported, Initialization.StyleFor(model.ProducerName), options.Seed);
+        if (options.Init == WeightInit.Fresh) Initialization.Apply(imported, Initialization.StyleFor(model.Exporter), options.Seed);
         return imported;
     }
 

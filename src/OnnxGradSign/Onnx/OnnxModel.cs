@@ -18,6 +18,8 @@ public sealed class OnnxModel
     public IReadOnlyDictionary<string, TensorProto> Initializers { get; }
     /// <summary>Graph inputs a caller must feed (initializers listed among the inputs are weights, not inputs).</summary>
     public IReadOnlyList<ValueInfoProto> Inputs { get; }
+    /// <summary>The exporter the file came from (its producer_name, else its naming traits): it picks the fresh initialization's rules.</summary>
+    public Exporter Exporter { get; }
     public IReadOnlyList<ValueInfoProto> Outputs => Graph.Output;
     /// <summary>Nodes in topological order, computed from the graph rather than trusted from the file; calls of model-local functions are expanded.</summary>
     public IReadOnlyList<NodeProto> Nodes { get; }
@@ -32,6 +34,7 @@ public sealed class OnnxModel
         var opsets = ReadOpsets(proto);
         Initializers = ReadInitializers(path, proto.Graph);
         ModelChecker.Check(path, proto, Initializers);
+        Exporter = Exporter.Recognize(proto);
         Inputs = proto.Graph.Input.Where(i => !Initializers.ContainsKey(i.Name)).ToList();
         if (proto.Graph.Output.Count == 0)
             throw new OnnxModelException(path, "the graph declares no outputs (not an ONNX model, or truncated)");

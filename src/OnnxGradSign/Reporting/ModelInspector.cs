@@ -37,8 +37,8 @@ public static partial class ModelInspector
             .OrderByDescending(g => g.Count()).ThenBy(g => g.Key).ToDictionary(g => g.Key, g => g.Count());
         IReadOnlyList<LayerKindCount>? parameters = null;
         IReadOnlyList<UnsupportedNode> unsupported = [];
-        var style = Initialization.StyleFor(model.ProducerName);
-        var rules = new List<string> { $"fresh init: {style} defaults, {Initialization.Describe(style)}" };
+        var style = Initialization.StyleFor(model.Exporter);
+        var rules = new List<string> { $"exporter: {model.Exporter.Describe()}, from its {model.Exporter.Evidence}", $"fresh init: {style} defaults, {Initialization.Describe(style)}" };
         rules.AddRange(model.Inputs.Select(i => InputRule(model, i)));
         var warnings = Warnings(model);
         string? error = null;
@@ -65,21 +65,10 @@ public static partial class ModelInspector
             error = e.Message;
         }
 
-        return new InspectionReport(path, model.ProducerName, model.ProducerVersion, model.Proto.IrVersion, Family(model.ProducerName),
+        return new InspectionReport(path, model.ProducerName, model.ProducerVersion, model.Proto.IrVersion, model.Exporter.Describe(),
             style.ToString(), model.Opsets, model.Inputs.Select(Summarize).ToList(), model.Outputs.Select(Summarize).ToList(), ops,
             parameters, parameters?.Sum(p => p.Parameters), rules, unsupported, warnings, error);
     }
-
-    /// <summary>The exporter family a producer_name stands for.</summary>
-    public static string Family(string producer) => producer.ToLowerInvariant() switch
-    {
-        "pytorch" => "PyTorch (torch.onnx)",
-        var p when p.Contains("tf2onnx") => "TensorFlow/Keras (tf2onnx)",
-        var p when p.Contains("keras") => "Keras (keras2onnx)",
-        var p when p.Contains("paddle") => "PaddlePaddle (paddle2onnx)",
-        "" => "unknown (no producer_name)",
-        _ => $"unrecognized ('{producer}')",
-    };
 
     /// <summary>How scoring feeds an input: image layout, token ids, or as given.</summary>
     private static string InputRule(OnnxModel model, ValueInfoProto input)
@@ -118,7 +107,7 @@ public static partial class ModelInspector
         var folded = model.Nodes.Where(n => n.OpType == "Conv" && n.Input.Count > 2 && n.Input[2].Length > 0
             && consumers[n.Output[0]].Any() && consumers[n.Output[0]].All(c => Activations.Contains(c.OpType))).ToList();
         bool foldedNames = folded.Any(n => FoldedWeightName().IsMatch(n.Input[1]) || n.Input[1].Contains("batchnorm", StringComparison.OrdinalIgnoreCase));
-        bool kerasWithoutNorm = Initialization.StyleFor(model.ProducerName) == InitStyle.Keras && batchNorms.Count == 0;
+        bool kerasWithoutNorm = Initialization.StyleFor(model.Exporter) == InitStyle.Keras && batchNorms.Count == 0;
         if (!trainingExport && folded.Count > 0 && (foldedNames || kerasWithoutNorm))
             warnings.Add($"BatchNorm looks folded into {folded.Count} convolution(s) at export (an eval-mode export): biased Convs feed activations " +
                 "or additions directly" + (foldedNames ? " and carry folded-weight names such as 'onnx::Conv_N'" : "") + ". GradSign's per-sample " +

@@ -123,6 +123,23 @@ public class ConstantWeightTests
     }
 
     [Fact]
+    public void A_paddle_file_without_producer_name_is_recognized_by_its_names()
+    {
+        // Some paddle2onnx versions leave producer_name empty; Paddle's parameter names (conv2d_0.w_0) still say where it came from.
+        var proto = OnnxGradSign.Onnx.Proto.ModelProto.Parser.ParseFrom(File.ReadAllBytes(TestPaths.Model(Paddle)));
+        Assert.Equal(OnnxGradSign.Onnx.ExporterFamily.Paddle, OnnxGradSign.Onnx.Exporter.Recognize(proto).Family);
+        proto.ProducerName = "";
+        proto.ProducerVersion = "";
+        var exporter = OnnxGradSign.Onnx.Exporter.Recognize(proto);
+        Assert.Equal(OnnxGradSign.Onnx.ExporterFamily.Paddle, exporter.Family);
+        Assert.Contains("no producer_name", exporter.Evidence);
+        Assert.Equal(InitStyle.Paddle, Initialization.StyleFor(exporter));
+        proto.Graph.Initializer.Clear();
+        proto.Graph.Node.Clear();
+        Assert.Equal(OnnxGradSign.Onnx.ExporterFamily.Unknown, OnnxGradSign.Onnx.Exporter.Recognize(proto).Family);
+    }
+
+    [Fact]
     public void Inspect_names_the_family_and_the_rules_it_applies()
     {
         var paddle = ModelInspector.Inspect(TestPaths.Model(Paddle));

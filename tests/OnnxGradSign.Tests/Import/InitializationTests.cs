@@ -72,10 +72,12 @@ public class InitializationTests
     [Fact]
     public void Keras_producers_get_glorot_kernels_and_zero_biases()
     {
-        Assert.Equal(InitStyle.Keras, Initialization.StyleFor("tf2onnx"));
-        Assert.Equal(InitStyle.Keras, Initialization.StyleFor("keras2onnx"));
-        Assert.Equal(InitStyle.PyTorch, Initialization.StyleFor("pytorch"));
-        Assert.Equal(InitStyle.PyTorch, Initialization.StyleFor("some-other-tool"));
+        static InitStyle For(string producer) =>
+            Initialization.StyleFor(OnnxGradSign.Onnx.Exporter.Recognize(new OnnxGradSign.Onnx.Proto.ModelProto { ProducerName = producer, Graph = new() }));
+        Assert.Equal(InitStyle.Keras, For("tf2onnx"));
+        Assert.Equal(InitStyle.Keras, For("keras2onnx"));
+        Assert.Equal(InitStyle.PyTorch, For("pytorch"));
+        Assert.Equal(InitStyle.PyTorch, For("some-other-tool"));
 
         using var model = OnnxImporter.Import(TestPaths.Model("resnet_tiny.onnx"), new ImportOptions(WeightInit.Keep));
         Initialization.Apply(model, InitStyle.Keras, 5);
