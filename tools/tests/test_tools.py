@@ -68,7 +68,11 @@ def test_benchmark_regenerates_its_first_architecture_and_accuracy(tmp_path):
     assert (tmp_path / "arch_000.onnx").read_bytes() == (MODELS / "nb201" / "arch_000.onnx").read_bytes()
     fresh = (tmp_path / "truth.csv").read_text().splitlines()[1].split(",")
     committed = (MODELS / "nb201" / "truth.csv").read_text().splitlines()[1].split(",")
-    assert fresh[:3] == committed[:3]  # model, accuracy, genotype (train_seconds varies)
+    # The genotype and the exported initial weights are exact. The trained accuracy repeats exactly on one machine, but float32
+    # training diverges between CPUs (their vector units round differently), so across machines it is held to 1 point, 20 of
+    # the 2,000 test images: enough to catch a changed recipe, not a different CPU (0.15 points seen between two machines).
+    assert fresh[0] == committed[0] and fresh[2] == committed[2]
+    assert abs(float(fresh[1]) - float(committed[1])) <= 0.01
 
 
 @pytest.mark.parametrize("name", ["paddle/paddle_cnn.onnx", "paddle/manifest.json",

@@ -75,8 +75,15 @@ def cli(*args):
 
 @pytest.mark.parametrize("name,mode,opset,tolerance", CASES, ids=[f"{n}-{m}-opset{o}" for n, m, o, _ in CASES])
 def test_verify_matches_onnx_runtime(exported, name, mode, opset, tolerance):
-    result = cli("verify", exported(name, mode, opset), *tolerance)
-    assert result.returncode == 0, result.stdout + result.stderr
+    # float32 rounding differs between CPUs, so a fixed tolerance can fail on another machine by rounding alone. Beyond it, an
+    # output still passes when verify's float64 run shows we are no further from the exact result than ONNX Runtime (within a
+    # factor 2): that is rounding, not an import error, on any CPU.
+    result = cli("verify", "--format", "json", exported(name, mode, opset), *tolerance)
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    [report] = json.loads(result.stdout)
+    assert report["error"] is None, report["error"]
+    for output in report["outputs"]:
+        assert output["within_tolerance"] or (output["noise"] or {}).get("within_rounding"), output
 
 
 def test_legacy_opset_exports_score(exported):
