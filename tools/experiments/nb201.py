@@ -95,9 +95,18 @@ def scored_weights(module):
     return sum(m.weight.numel() for m in module.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)))
 
 
+def drop_partial_last_line(path):
+    """A run killed while writing leaves at most one line without its newline: it is dropped, and that cell scored again."""
+    if path.exists():
+        text = path.read_text()
+        if text and not text.endswith("\n"):
+            path.write_text(text[:text.rfind("\n") + 1])
+
+
 def done_keys():
     if not RESULTS.exists():
         return set()
+    drop_partial_last_line(RESULTS)
     with open(RESULTS, newline="") as f:
         return {(int(r["index"]), int(r["seed"])) for r in csv.DictReader(f)}
 
@@ -109,6 +118,7 @@ def score(args):
     done = done_keys()
     todo = [(seed, index) for seed in seeds for index in cells if (index, seed) not in done]
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    drop_partial_last_line(RESULTS)
     new_file = not RESULTS.exists()
     print(f"nb201: {len(todo)} of {len(cells) * len(seeds)} (cell, seed) pairs to score", file=sys.stderr)
     with tempfile.TemporaryDirectory() as work, open(RESULTS, "a", newline="") as out:
@@ -143,7 +153,7 @@ def score(args):
                            scored_weights=weights[(seed, index)],
                            gradsign_mean=record["gradsign"] / weights[(seed, index)])
                 writer.writerow(row)
-            out.flush()
+                out.flush()
             for path in models.iterdir():
                 path.unlink()
             models.rmdir()
