@@ -46,7 +46,7 @@ public static class EngineBenchmark
         model.Run.BatchNorm = BatchNormMode.Batch;
         var output = model.forward([x])[settings.OutputIndex];
         var parameters = model.parameters().Cast<Tensor>().ToList();
-        autograd.grad([Losses.SumOfPerSample(output, y, settings.Loss)], parameters);
+        Autograd.Grad(Losses.SumOfPerSample(output, y, settings.Loss), parameters);
     }
 
     private static void Dispose(SignSums sums)

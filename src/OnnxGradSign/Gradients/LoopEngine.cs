@@ -20,7 +20,7 @@ public static class LoopEngine
             var output = model.forward([xi])[settings.OutputIndex];
             var loss = Losses.SumOfPerSample(output, y.narrow(0, i, 1), settings.Loss);
             var targets = scored.Select(model.TensorOf).Concat(floatInput ? [xi] : []).ToList();
-            var grads = autograd.grad([loss], targets, allow_unused: true);
+            var grads = Autograd.Grad(loss, targets);
             for (int k = 0; k < scored.Count; k++)
                 accumulators[k].Add((grads[k] ?? zeros_like(targets[k])).unsqueeze(0));
             inputMatters |= floatInput && grads[^1] is { } gx && gx.ne(0).any().item<bool>();

@@ -35,7 +35,7 @@ public static class VectorizedEngine
                 var output = model.forward([xc])[settings.OutputIndex];
                 var loss = Losses.SumOfPerSample(output, y.narrow(0, start, n), settings.Loss);
                 CheckCalls(calls, scored, n);
-                var grads = autograd.grad([loss], calls.Select(c => c.Output).Concat(floatInput ? [xc] : []).ToList(), allow_unused: true);
+                var grads = Autograd.Grad(loss, calls.Select(c => c.Output).Concat(floatInput ? [xc] : []).ToList());
                 for (int k = 0; k < calls.Count; k++)
                 {
                     using var layerScope = NewDisposeScope();

@@ -103,7 +103,7 @@ public sealed class ImportedModel : nn.Module<Tensor[], Tensor[]>
             }
             catch (Exception e) when (e is not OnnxModelException)
             {
-                throw new OnnxModelException(Source.Path, $"{step.Node.OpType} failed: {e.Message}", OnnxModel.Describe(step.Node), e);
+                throw new OnnxModelException(Source.Path, $"{step.Node.OpType} failed: {NativeErrors.Brief(e.Message)}", OnnxModel.Describe(step.Node), e);
             }
             Run.OnNode?.Invoke(step.Node, args, results);
             if (results.Length < step.Outputs.Length)

@@ -1,3 +1,4 @@
+using OnnxGradSign.Gradients;
 using OnnxGradSign.Import;
 using static TorchSharp.torch;
 
@@ -13,7 +14,7 @@ public static class ActivationProxies
         c.RequireFloatInput("jacob_cov", "differentiates the input");
         var x = c.X.detach().requires_grad_(true);
         var (output, _) = c.Forward(x, BatchNormMode.Batch);
-        var jacobian = autograd.grad([output.sum()], [x])[0].reshape(x.shape[0], -1).to_type(ScalarType.Float64);
+        var jacobian = (Autograd.Grad(output.sum(), [x])[0] ?? zeros_like(x)).reshape(x.shape[0], -1).to_type(ScalarType.Float64);
         var eigenvalues = linalg.eigvalsh(Correlation(jacobian));
         const double k = 1e-5;
         return -((eigenvalues + k).log() + (eigenvalues + k).reciprocal()).sum().Value();

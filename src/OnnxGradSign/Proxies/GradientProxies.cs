@@ -1,3 +1,4 @@
+using OnnxGradSign.Gradients;
 using OnnxGradSign.Import;
 using static TorchSharp.torch;
 
@@ -21,7 +22,7 @@ public static class GradientProxies
         var withGraph = c.GradientsOfMeanLoss(c.X, c.Y, weights, createGraph: true);
         var z = withGraph.Zip(g, (a, b) => (a * b).sum()).Aggregate((a, b) => a + b);
         var targets = weights.Select(c.Model.TensorOf).ToList();
-        var hg = z.requires_grad ? autograd.grad([z], targets, allow_unused: true) : targets.Select(_ => (Tensor?)null).ToList();
+        var hg = Autograd.Grad(z, targets);
         return targets.Select((w, k) => hg[k] is { } h ? (-w * h).sum().Value() : 0).Sum();
     });
 

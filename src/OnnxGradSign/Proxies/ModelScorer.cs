@@ -95,9 +95,7 @@ public static class ModelScorer
         }
     }
 
-    /// <summary>The message without the C++ stack trace libtorch appends to its errors.</summary>
-    private static string Brief(Exception e) =>
-        e.Message.IndexOf("\nException raised from", StringComparison.Ordinal) is var cut and >= 0 ? e.Message[..cut] : e.Message;
+    private static string Brief(Exception e) => NativeErrors.Brief(e.Message);
 
     private static ImportedModel Import(OnnxModel model, ImportOptions options, Device device, bool float64)
     {

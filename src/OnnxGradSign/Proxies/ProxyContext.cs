@@ -62,7 +62,7 @@ public sealed class ProxyContext(ImportedModel model, Tensor x, Tensor y, Gradie
         var (output, _) = Forward(x, BatchNormMode.Batch);
         var targets = weights.Select(Model.TensorOf).ToList();
         // TorchSharp keeps retain_graph false unless told, even with create_graph (PyTorch ties the two): a second backward needs it.
-        var grads = autograd.grad([Losses.Mean(output, y, Gradients.Loss)], targets, retain_graph: createGraph, create_graph: createGraph, allow_unused: true);
+        var grads = Autograd.Grad(Losses.Mean(output, y, Gradients.Loss), targets, retainGraph: createGraph, createGraph: createGraph);
         return grads.Select((g, k) => g ?? zeros_like(targets[k])).ToArray();
     }
 
@@ -71,7 +71,7 @@ public sealed class ProxyContext(ImportedModel model, Tensor x, Tensor y, Gradie
         var weights = Weights;
         var (output, calls) = Forward(X, BatchNormMode.Batch);
         var targets = weights.Select(Model.TensorOf).Concat(calls.Select(c => c.Output)).ToList();
-        var grads = autograd.grad([Losses.Mean(output, Y, Gradients.Loss)], targets, allow_unused: true);
+        var grads = Autograd.Grad(Losses.Mean(output, Y, Gradients.Loss), targets);
         var byWeight = weights.Select((w, k) => (w, g: grads[k] ?? zeros_like(targets[k]))).ToDictionary(p => p.w, p => p.g);
         var layers = calls.Select((c, k) => new LayerGradient(c, grads[weights.Count + k] ?? zeros_like(c.Output))).ToList();
         return new BatchGradients(byWeight, layers);

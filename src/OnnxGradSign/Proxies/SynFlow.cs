@@ -1,3 +1,4 @@
+using OnnxGradSign.Gradients;
 using OnnxGradSign.Import;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -24,7 +25,7 @@ public static class SynFlow
         var (output, _) = c.Forward(ones, BatchNormMode.Identity, copy);
         var weights = Gradients.PerSampleGradients.Scored(copy, c.Gradients.Scope);
         var targets = weights.Select(copy.TensorOf).ToList();
-        var grads = autograd.grad([output.sum()], targets, allow_unused: true);
+        var grads = Autograd.Grad(output.sum(), targets);
         return targets.Select((w, k) => grads[k] is { } g ? (w * g).abs().sum().Value() : 0).Sum();
     }
 }

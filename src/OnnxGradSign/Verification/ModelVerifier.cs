@@ -42,7 +42,8 @@ public static class ModelVerifier
         }
         catch (Exception e) when (e is not OutOfMemoryException) // one model's failure, whatever it is, is its result alone
         {
-            return new VerificationResult(path, [], e.Message);
+            var message = NativeErrors.Brief(e.Message);
+            return new VerificationResult(path, [], message.Contains(path) ? message : $"{path}: {message}");
         }
     }
 

@@ -30,7 +30,7 @@ public static class LinearOps
         {
             var a = transA ? inputs[0]!.t() : inputs[0]!;
             var w = inputs[1]!;
-            var y = a.matmul(transB ? w.t() : w);
+            var y = Product(a, transB ? w.t() : w);
             if (alpha != 1) y = y * alpha;
             if (inputs.Length > 2 && inputs[2] is { } c) y = y + (beta == 1 ? c : c * beta);
             // With transA the samples are not on axis 0 of A: no per-sample view of this call.
@@ -57,10 +57,26 @@ public static class LinearOps
 
         return (inputs, run) =>
         {
-            var y = inputs[0]!.matmul(inputs[1]!);
+            var y = Product(inputs[0]!, inputs[1]!);
             if (weightRight && run.OnWeightLayer is { } observe && node.DeclaredParameter(1) is { } weight)
                 observe(new WeightLayerCall(weight, inputs[0]!, y, new LinearGeometry(false, 1)));
             return [y];
         };
+    }
+
+    /// <summary>
+    /// numpy's matmul, with its shape rules checked here: TorchSharp calls libtorch's matmul without its error guard, so shapes
+    /// that cannot be multiplied would abort the process instead of failing the node.
+    /// </summary>
+    internal static Tensor Product(Tensor a, Tensor b)
+    {
+        long[] sa = a.shape, sb = b.shape;
+        bool fits = sa.Length > 0 && sb.Length > 0 && sa[^1] == (sb.Length == 1 ? sb[0] : sb[^2]);
+        long[] batchA = sa.Length > 2 ? sa[..^2] : [], batchB = sb.Length > 2 ? sb[..^2] : [];
+        for (int i = 1; fits && i <= Math.Min(batchA.Length, batchB.Length); i++)
+            fits = batchA[^i] == batchB[^i] || batchA[^i] == 1 || batchB[^i] == 1;
+        if (!fits)
+            throw new ArgumentException($"shapes [{string.Join(",", sa)}] and [{string.Join(",", sb)}] cannot be multiplied");
+        return a.matmul(b);
     }
 }

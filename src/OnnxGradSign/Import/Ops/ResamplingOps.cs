@@ -114,6 +114,11 @@ public static class ResamplingOps
     private static Tensor Resample(Tensor x, float[]? scales, long[]? sizes, string mode, string transform, string nearestMode, NodeContext node)
     {
         if (mode is not ("nearest" or "linear" or "bilinear" or "trilinear")) throw new NotSupportedException($"mode '{mode}'");
+        int count = scales?.Length ?? sizes?.Length ?? throw new ArgumentException("neither scales nor sizes is given");
+        if (count != x.dim()) throw new ArgumentException($"{(scales is null ? "sizes" : "scales")} has {count} values for a rank-{x.dim()} input");
+        if (scales is not null && scales.Any(s => !float.IsFinite(s) || s <= 0))
+            throw new ArgumentException($"scales [{string.Join(",", scales)}] must be finite and positive");
+        if (sizes is not null && sizes.Any(s => s <= 0)) throw new ArgumentException($"sizes [{string.Join(",", sizes)}] must be positive");
         for (int axis = 0; axis < x.dim(); axis++)
         {
             long inSize = x.shape[axis];

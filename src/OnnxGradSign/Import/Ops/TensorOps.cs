@@ -146,15 +146,32 @@ public static class TensorOps
     private static Tensor Squeeze(Tensor x, long[]? axes)
     {
         if (axes is null || axes.Length == 0) return x.squeeze();
-        foreach (var a in axes.Select(a => a < 0 ? a + x.dim() : a).OrderDescending()) x = x.squeeze(a);
+        foreach (var a in DistinctAxes(axes, x.dim(), "Squeeze").OrderDescending())
+        {
+            if (x.shape[a] != 1) throw new ArgumentException($"Squeeze of axis {a}, whose size is {x.shape[a]}, not 1");
+            x = x.squeeze(a);
+        }
         return x;
     }
 
     private static Tensor Unsqueeze(Tensor x, long[] axes)
     {
-        long rank = x.dim() + axes.Length;
-        foreach (var a in axes.Select(a => a < 0 ? a + rank : a).Order()) x = x.unsqueeze(a);
+        foreach (var a in DistinctAxes(axes, x.dim() + axes.Length, "Unsqueeze").Order()) x = x.unsqueeze(a);
         return x;
+    }
+
+    /// <summary>An axis in [−rank, rank) as a non-negative index; anything else is the node's error (libtorch would index anywhere).</summary>
+    internal static long Axis(long axis, long rank, string op)
+    {
+        if (axis < -rank || axis >= rank) throw new ArgumentException($"{op} axis {axis} is out of range for rank {rank}");
+        return axis < 0 ? axis + rank : axis;
+    }
+
+    private static long[] DistinctAxes(long[] axes, long rank, string op)
+    {
+        var normalized = axes.Select(a => Axis(a, rank, op)).ToArray();
+        if (normalized.Distinct().Count() != normalized.Length) throw new ArgumentException($"{op} axes [{string.Join(",", axes)}] repeat an axis");
+        return normalized;
     }
 
     private static OpKernel Split(NodeContext node)
@@ -210,7 +227,7 @@ public static class TensorOps
 
     private static Tensor Gather(Tensor data, Tensor indices, long axis)
     {
-        long a = axis < 0 ? axis + data.dim() : axis;
+        long a = Axis(axis, data.dim(), "Gather");
         var flat = Wrap(indices, data.shape[a]).reshape(-1);
         var picked = data.index_select(a, flat);
         return picked.reshape([.. data.shape[..(int)a], .. indices.shape, .. data.shape[((int)a + 1)..]]);
