@@ -11,6 +11,9 @@ internal static class FunctionInliner
 {
     private const int MaxDepth = 64;
 
+    /// <summary>The most nodes inlining may produce: calls nested a few dozen deep, each calling twice, would otherwise expand 2^depth times.</summary>
+    private const int MaxNodes = 1_000_000;
+
     public static List<NodeProto> Expand(string path, ModelProto proto, Dictionary<string, long> opsets)
     {
         var functions = new Dictionary<(string, string, string), FunctionProto>();
@@ -30,15 +33,13 @@ internal static class FunctionInliner
 
         var expanded = new List<NodeProto>();
         int calls = 0;
-        void Add(NodeProto node, int depth)
+        void Add(NodeProto node)
         {
             if (!functions.TryGetValue(Key(node.Domain, node.OpType, node.Overload), out var function))
             {
                 expanded.Add(node);
                 return;
             }
-            if (depth >= MaxDepth)
-                throw new OnnxModelException(path, $"function '{function.Name}' calls itself, or calls nest deeper than {MaxDepth}", OnnxModel.Describe(node));
             var prefix = $"{(node.Name.Length > 0 ? node.Name : function.Name)}#{calls++}/";
             var actual = new Dictionary<string, string>();
             for (int i = 0; i < function.Input.Count; i++) actual[function.Input[i]] = i < node.Input.Count ? node.Input[i] : "";
@@ -61,10 +62,22 @@ internal static class FunctionInliner
                     bound.Name = attribute.Name;
                     call.Attribute.Add(bound);
                 }
-                Add(call, depth + 1);
+                Add(call);
             }
         }
-        foreach (var node in proto.Graph.Node) Add(node, 0);
+        // Counted before anything is expanded, so a call tree that would fill the memory is refused at once.
+        var sizes = new Dictionary<FunctionProto, long>();
+        long Size(NodeProto node, int depth)
+        {
+            if (!functions.TryGetValue(Key(node.Domain, node.OpType, node.Overload), out var function)) return 1;
+            if (sizes.TryGetValue(function, out var known)) return known;
+            if (depth >= MaxDepth)
+                throw new OnnxModelException(path, $"function '{function.Name}' calls itself, or calls nest deeper than {MaxDepth}", OnnxModel.Describe(node));
+            return sizes[function] = Math.Min(function.Node.Sum(inner => Size(inner, depth + 1)), MaxNodes + 1L);
+        }
+        if (Math.Min(proto.Graph.Node.Sum(node => Size(node, 0)), MaxNodes + 1L) > MaxNodes)
+            throw new OnnxModelException(path, $"inlining its functions gives more than {MaxNodes:N0} nodes");
+        foreach (var node in proto.Graph.Node) Add(node);
         return expanded;
     }
 

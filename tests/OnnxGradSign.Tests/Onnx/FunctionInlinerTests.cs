@@ -101,6 +101,23 @@ public class FunctionInlinerTests
     }
 
     [Fact]
+    public void Functions_that_would_expand_exponentially_are_a_clear_error_not_an_out_of_memory()
+    {
+        // F0 calls F1 twice, F1 calls F2 twice, ... 40 levels deep: 2^40 Relus if expanded, within the nesting limit.
+        const int levels = 40;
+        var graph = new TestGraph(18).Opset(Domain, 1).Input("x", 1, 2).Output("y");
+        graph.Proto.Graph.Node.Add(Call("F0", Domain, ["x"], ["y"]));
+        for (int k = 0; k < levels; k++)
+        {
+            var inner = k + 1 < levels ? $"F{k + 1}" : "Relu";
+            graph.Proto.Functions.Add(Function($"F{k}", ["x"], ["y"], [],
+                Call(inner, inner == "Relu" ? "" : Domain, ["x"], ["h"]), Call(inner, inner == "Relu" ? "" : Domain, ["h"], ["y"])));
+        }
+        var e = Assert.Throws<OnnxModelException>(() => graph.Build());
+        Assert.Contains("more than 1,000,000 nodes", e.Message);
+    }
+
+    [Fact]
     public void A_function_importing_another_version_of_a_domain_is_a_clear_error()
     {
         var graph = Model();
