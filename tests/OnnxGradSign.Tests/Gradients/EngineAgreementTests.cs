@@ -7,16 +7,19 @@ using static TorchSharp.torch;
 
 namespace OnnxGradSign.Tests.Gradients;
 
-/// <summary>The vectorized engine computes the loop engine's per-weight sign sums: exactly in float64; in float32 at most 0.01% of per-sample signs differ.</summary>
+/// <summary>The vectorized engine computes the loop engine's per-weight sign sums: exactly in float64; in float32 they differ only
+/// where a per-sample gradient entry is within rounding of zero.</summary>
 public class EngineAgreementTests
 {
+    private const long Seed = 11;
+
     private static readonly Dataset Sample = DatasetLoader.Load(TestPaths.Model("fashion-mnist-sample.npz"), 32);
 
     private static (Tensor Loop, Tensor Vectorized) SignSums(string file, ScalarType type)
     {
         Tensor Run(EngineKind engine)
         {
-            using var model = OnnxImporter.Import(TestPaths.Model(file), new ImportOptions(WeightInit.Fresh, 11));
+            using var model = OnnxImporter.Import(TestPaths.Model(file), new ImportOptions(WeightInit.Fresh, Seed));
             model.to(type);
             var sample = TestPaths.SampleFor(file, 32);
             var x = sample.X.is_floating_point() ? sample.X.to_type(type) : sample.X; // token ids stay integers
@@ -37,12 +40,15 @@ public class EngineAgreementTests
 
     [Theory]
     [MemberData(nameof(ExampleModelTests.Files), MemberType = typeof(ExampleModelTests))]
-    public void Engines_agree_on_almost_every_weight_in_float32(string file)
+    public void Engines_differ_in_float32_only_by_near_zero_sign_flips(string file)
     {
         var (loop, vectorized) = SignSums(file, ScalarType.Float32);
-        // Each per-sample sign that differs moves its weight's sum by 1 or 2, so Σ|ΔS| bounds the number of differing signs.
-        double differing = (loop - vectorized).abs().sum().item<double>() / (loop.NumberOfElements * Sample.Count);
-        Assert.True(differing <= 1e-4, $"{file}: up to {differing:P4} of per-sample signs differ");
+        // Only the F near-zero per-sample entries can take a different sign in the two engines, each moving its weight's sum by at
+        // most 2, so Σ|ΔS| ≤ 2F whatever the CPU's rounding.
+        using var model = OnnxImporter.Import(TestPaths.Model(file), new ImportOptions(WeightInit.Fresh, Seed));
+        var sample = TestPaths.SampleFor(file, 32);
+        long nearZero = NearZeroGradients.Count(model, sample.X, sample.Y);
+        Assert.InRange((loop - vectorized).abs().sum().item<double>(), 0, 2.0 * nearZero);
     }
 
     [Fact]

@@ -6,6 +6,7 @@ using OnnxGradSign.Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
 using OnnxGradSign.Proxies;
+using OnnxGradSign.Tests.Gradients;
 using OnnxGradSign.Tests.Verification;
 
 namespace OnnxGradSign.Tests.Proxies;
@@ -44,47 +45,22 @@ public class ReferenceParityTests
     [MemberData(nameof(Compared))]
     public void Float32_scores_differ_from_the_exact_reference_only_by_near_zero_sign_flips(string file, EngineKind engine)
     {
-        // float32 changes GradSign only by flipping the sign of per-sample gradient entries that are within float32's error of
-        // zero, and each flip moves the score by at most 2. That error is at most ~n·u times the size of the terms summed
-        // (u = 2^-24, n ≤ 10^4 accumulated terms in these models), about 6e-4 of the layer's RMS per-sample gradient, so the
-        // count F of nonzero exact (float64) entries below 1e-3 of their layer's RMS bounds the difference (an exact zero, a dead
-        // ReLU or an unused weight, is structural and zero in float32 too): |S32 − S64| ≤ 2F. PyTorch's
-        // float32 reference value flips its own near-zero entries, so ours and it are within 4F. The bound holds on any CPU.
+        // float32 changes GradSign only by flipping near-zero per-sample entries (NearZeroGradients: F of them), each flip moving the
+        // score by at most 2: |S32 − S64| ≤ 2F. PyTorch's float32 reference flips its own, so ours and it are within 4F, on any CPU.
         var expected = Reference[file];
         double ours = Score(file, engine, float64: false);
-        long nearZero = NearZeroEntries(file, relative: 1e-3);
+        long nearZero = NearZeroEntries(file);
         Assert.InRange(Math.Abs(ours - expected.SumFloat64), 0, 2.0 * nearZero);
         Assert.InRange(Math.Abs(ours - expected.Sum), 0, 4.0 * nearZero);
     }
 
-    /// <summary>Nonzero per-sample gradient entries of the scored weights, computed exactly (float64, one sample at a time as the
-    /// loop engine does), whose magnitude is at most `relative` times the RMS of their layer's per-sample gradients.</summary>
-    private static long NearZeroEntries(string file, double relative)
+    private static long NearZeroEntries(string file)
     {
-        using var scope = torch.NewDisposeScope();
         var path = TestPaths.Model(file);
         var model = OnnxModel.Load(path);
         using var imported = OnnxImporter.Import(model, new ImportOptions(WeightInit.Keep, 0));
-        imported.to(ScalarType.Float64);
         var (x, y) = InputPreparation.Batch(model, Samples.For(path), ScoreSettings.Default.BatchSize, ScoreSettings.Default.Normalization, 0);
-        if (x.is_floating_point()) x = x.to_type(ScalarType.Float64);
-        var scored = PerSampleGradients.Scored(imported, ParameterScope.Weights);
-        var perLayer = scored.Select(_ => new List<torch.Tensor>()).ToList();
-        imported.Run.BatchNorm = BatchNormMode.PerSample;
-        for (long i = 0; i < x.shape[0]; i++)
-        {
-            var output = imported.forward([x.narrow(0, i, 1)])[0];
-            var loss = Losses.SumOfPerSample(output, y.narrow(0, i, 1), LossKind.CrossEntropy);
-            var grads = torch.autograd.grad([loss], scored.Select(imported.TensorOf).ToList(), allow_unused: true);
-            for (int k = 0; k < scored.Count; k++) perLayer[k].Add((grads[k] ?? torch.zeros_like(imported.TensorOf(scored[k]))).detach());
-        }
-        return perLayer.Sum(layer =>
-        {
-            var g = torch.stack(layer);
-            double rms = g.square().mean().sqrt().item<double>();
-            var magnitude = g.abs();
-            return magnitude.le(relative * rms).logical_and(magnitude.gt(0)).sum().item<long>();
-        });
+        return NearZeroGradients.Count(imported, x, y);
     }
 
     [Fact]
