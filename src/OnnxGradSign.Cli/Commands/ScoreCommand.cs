@@ -34,8 +34,12 @@ public static class ScoreCommand
         reduce.AcceptOnlyFromAmong("sum", "mean");
         var scope = new Option<string>("--params") { Description = "weights (Conv/Linear weights, as GradSign) | all (every trainable parameter)", DefaultValueFactory = _ => "weights" };
         scope.AcceptOnlyFromAmong("weights", "all");
-        var loss = new Option<string>("--loss") { Description = "cross-entropy|mse", DefaultValueFactory = _ => "cross-entropy" };
-        loss.AcceptOnlyFromAmong("cross-entropy", "mse");
+        var loss = new Option<string>("--loss")
+        {
+            Description = "auto|cross-entropy|bce|mse: auto takes mse for float targets, bce for one output value, else cross-entropy",
+            DefaultValueFactory = _ => "auto",
+        };
+        loss.AcceptOnlyFromAmong("auto", "cross-entropy", "bce", "mse");
         var output = new Option<string?>("--output-name") { Description = "Graph output to score (default: the first)" };
         var device = CommonOptions.Device();
         var maxMemory = new Option<long>("--max-memory") { Description = "Memory limit in MiB for per-sample gradients (the batch is chunked to fit)", DefaultValueFactory = _ => GradientSettings.DefaultMaxMemory >> 20 };

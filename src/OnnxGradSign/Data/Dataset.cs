@@ -2,7 +2,7 @@ using static TorchSharp.torch;
 
 namespace OnnxGradSign.Data;
 
-/// <summary>Labelled samples: X (float32, or int64 token ids) with the samples on axis 0 (layout as stored), Y as int64 class indices.</summary>
+/// <summary>Labelled samples: X (float32, or int64 token ids) with the samples on axis 0 (layout as stored), Y as int64 class indices or float32 targets (regression).</summary>
 public sealed record Dataset(Tensor X, Tensor Y, string Source)
 {
     private string? _fingerprint;

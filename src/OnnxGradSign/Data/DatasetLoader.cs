@@ -47,10 +47,10 @@ public static class DatasetLoader
         var arrays = NpyReader.ReadNpz(path);
         if (!arrays.TryGetValue("x", out var x) || !arrays.TryGetValue("y", out var y))
             throw new InvalidDataException($"the archive must hold arrays 'x' and 'y' (it holds {string.Join(", ", arrays.Keys)})");
-        if (y.dim() != 1 || y.shape[0] != x.shape[0])
-            throw new InvalidDataException($"y must be 1-D with one label per sample of x: x [{string.Join(",", x.shape)}], y [{string.Join(",", y.shape)}]");
-        if (y.is_floating_point()) throw new InvalidDataException($"y must hold integer labels, not {y.dtype}");
-        return Take(x.to_type(x.is_floating_point() ? ScalarType.Float32 : ScalarType.Int64), y.to_type(ScalarType.Int64), limit, path);
+        if (y.dim() == 0 || y.shape[0] != x.shape[0] || (y.dim() > 1 && !y.is_floating_point()))
+            throw new InvalidDataException($"y must hold one integer label or one float target (of any shape) per sample of x: x [{string.Join(",", x.shape)}], y [{string.Join(",", y.shape)}]");
+        var targets = y.is_floating_point() ? y.to_type(ScalarType.Float32) : y.to_type(ScalarType.Int64);
+        return Take(x.to_type(x.is_floating_point() ? ScalarType.Float32 : ScalarType.Int64), targets, limit, path);
     }
 
     private static Dataset Idx(string spec, long limit)

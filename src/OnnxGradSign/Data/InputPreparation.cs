@@ -70,10 +70,11 @@ public static class InputPreparation
 
     /// <summary>
     /// The first batchSize samples of the data fitted to the model's (single) input, or, without data, seeded synthetic samples
-    /// shaped like that input (token ids below the embedding's vocabulary for an integer input) with random labels over the
-    /// first output's classes.
+    /// shaped like that input (token ids below the embedding's vocabulary for an integer input) with random labels over
+    /// <paramref name="classes"/> (by default the first output's declared classes).
     /// </summary>
-    public static (Tensor X, Tensor Y) Batch(OnnxModel model, Dataset? data, long batchSize, Normalization normalization, long seed)
+    public static (Tensor X, Tensor Y) Batch(OnnxModel model, Dataset? data, long batchSize, Normalization normalization, long seed,
+        long? classes = null)
     {
         var input = model.Inputs[0];
         var declared = DeclaredShape(input);
@@ -82,7 +83,7 @@ public static class InputPreparation
         {
             if (declared.Skip(1).Any(d => d < 0))
                 throw new ArgumentException($"{model.Path}: input '{input.Name}' has symbolic axes besides the batch; synthetic data needs a fixed sample shape");
-            var synthetic = DatasetLoader.Synthetic(declared[1..], batchSize, OutputClasses(model), seed,
+            var synthetic = DatasetLoader.Synthetic(declared[1..], batchSize, classes ?? OutputClasses(model), seed,
                 IsFloat(inputType) ? null : model.IndexRange(input.Name) ?? 2);
             return (synthetic.X.to_type(inputType), synthetic.Y);
         }
@@ -95,11 +96,12 @@ public static class InputPreparation
         return (Fit(x, declared, normalization, model.Path, input.Name, inputType), data.Y.narrow(0, 0, batchSize));
     }
 
-    /// <summary>The number of classes of the first output's last axis, for random synthetic labels (10 when unknown).</summary>
+    /// <summary>The number of classes of the first output's last axis, for random synthetic labels (10 when unknown; 2, labels 0/1,
+    /// for a single value).</summary>
     private static long OutputClasses(OnnxModel model)
     {
         var dims = model.Outputs[0].Type?.TensorType?.Shape?.Dim;
-        return dims is { Count: > 0 } && dims[^1].DimValue > 0 ? dims[^1].DimValue : 10;
+        return dims is { Count: > 0 } && dims[^1].DimValue > 0 ? Math.Max(dims[^1].DimValue, 2) : 10;
     }
 
     /// <summary>The declared per-batch shape of a model input (−1 for symbolic axes).</summary>

@@ -9,7 +9,7 @@ namespace OnnxGradSign.Gradients;
 /// </summary>
 public static class Autograd
 {
-    /// <summary>The gradient of <paramref name="output"/> for each target; null for a target it does not depend on.</summary>
+    /// <summary>The gradient of <paramref name="output"/> for each target; null for a target it does not depend on (a weight of another head).</summary>
     public static Tensor?[] Grad(Tensor output, IReadOnlyList<Tensor> targets, bool retainGraph = false, bool createGraph = false)
     {
         if (output.NumberOfElements != 1)
@@ -19,7 +19,8 @@ public static class Autograd
         if (!output.requires_grad || live.Length == 0) return result; // nothing trainable reaches the loss: no gradient anywhere
         var grads = autograd.grad([output], live.Select(i => targets[i]).ToList(), retain_graph: retainGraph, create_graph: createGraph,
             allow_unused: true);
-        for (int k = 0; k < live.Length; k++) result[live[k]] = grads[k];
+        // TorchSharp wraps the gradient of a target the output does not depend on as an empty-handle tensor: null here.
+        for (int k = 0; k < live.Length; k++) result[live[k]] = grads[k].IsInvalid ? null : grads[k];
         return result;
     }
 }

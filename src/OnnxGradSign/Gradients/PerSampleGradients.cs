@@ -3,7 +3,10 @@ using static TorchSharp.torch;
 
 namespace OnnxGradSign.Gradients;
 
-/// <summary>Chooses the engine: `auto` takes the vectorized one whenever it supports every scored weight, else the loop.</summary>
+/// <summary>
+/// Chooses the engine: `auto` takes the vectorized one whenever it supports every scored weight, else the loop; a graph whose batch
+/// is fixed at one runs in the loop, one sample at a time as the official algorithm does.
+/// </summary>
 public static class PerSampleGradients
 {
     public static IReadOnlyList<ParameterInfo> Scored(ImportedModel model, ParameterScope scope) =>
@@ -32,7 +35,8 @@ public static class PerSampleGradients
 
     private static SignSums Auto(ImportedModel model, Tensor x, Tensor y, GradientSettings settings)
     {
-        if (VectorizedUnsupported(Scored(model, settings.Scope), settings) is not null) return LoopEngine.Compute(model, x, y, settings);
+        if (model.FixedBatch == 1 || VectorizedUnsupported(Scored(model, settings.Scope), settings) is not null)
+            return LoopEngine.Compute(model, x, y, settings);
         try
         {
             return VectorizedEngine.Compute(model, x, y, settings);

@@ -18,6 +18,12 @@ public static class VectorizedEngine
         long largest = scored.Count == 0 ? 1 : scored.Max(p => p.Count);
         // Per sample: the layer's gradients, their signs and a temporary, in float32.
         long chunk = Math.Clamp(settings.MaxMemoryBytes / Math.Max(largest * 4 * 3, 1), 1, x.shape[0]);
+        if (model.FixedBatch is { } size)
+        {
+            // A pass must be exactly the graph's batch: a padded pass would hide the padding's layer outputs from the backward.
+            if (x.shape[0] % size != 0) throw new ArgumentException($"the graph fixes its batch at {size}; {x.shape[0]} samples are not a multiple");
+            chunk = size;
+        }
         // Token ids have no gradient: the check that the output depends on the input needs a float input.
         bool floatInput = x.is_floating_point(), inputMatters = !floatInput;
 

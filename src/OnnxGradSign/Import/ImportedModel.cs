@@ -58,10 +58,46 @@ public sealed class ImportedModel : nn.Module<Tensor[], Tensor[]>
     /// <summary>The tensor behind a parameter or buffer slot (running statistics are buffers).</summary>
     public Tensor TensorOf(ParameterInfo info) => info.Trainable ? Parameter(info) : Buffer(info.Key);
 
+    /// <summary>
+    /// The batch size the graph's own constants fix (set by the caller once detected, see <see cref="FixedBatchDetection"/>), or
+    /// null when it takes any: such a graph then runs any batch in passes of exactly that size.
+    /// </summary>
+    public long? FixedBatch { get; set; }
+
     public override Tensor[] forward(Tensor[] inputs)
     {
+        if (FixedBatch is { } size && inputs.Length > 0 && inputs[0].dim() > 0 && inputs[0].shape[0] != size) return ForwardInPasses(inputs, size);
         var values = Execute(inputs, null);
         return _outputSlots.Select(s => IsOwned(s) ? values[s]! : values[s]!.alias()).ToArray();
+    }
+
+    /// <summary>
+    /// Passes of exactly <paramref name="size"/> samples, the last padded with copies of its last sample; outputs (and the layer calls
+    /// observers see) are cut back to the real samples and the passes' outputs joined. Node observers see whole passes.
+    /// </summary>
+    private Tensor[] ForwardInPasses(Tensor[] inputs, long size)
+    {
+        long n = inputs[0].shape[0];
+        var passes = new List<Tensor[]>();
+        var observe = Run.OnWeightLayer;
+        try
+        {
+            for (long start = 0; start < n; start += size)
+            {
+                long real = Math.Min(size, n - start);
+                var pass = inputs.Select(x => x.narrow(0, start, real)).Select(x => real == size ? x
+                    : cat([x, x.narrow(0, real - 1, 1).expand([size - real, .. x.shape[1..]])], 0)).ToArray();
+                if (observe is not null && real < size)
+                    Run.OnWeightLayer = call => observe(call with { Input = call.Input.narrow(0, 0, real), Output = call.Output.narrow(0, 0, real) });
+                passes.Add(Execute(pass, null) is var values ? _outputSlots.Select(s => values[s]!.narrow(0, 0, real)).ToArray() : []);
+                Run.OnWeightLayer = observe;
+            }
+        }
+        finally
+        {
+            Run.OnWeightLayer = observe;
+        }
+        return Enumerable.Range(0, _outputSlots.Length).Select(k => cat(passes.Select(p => p[k]).ToArray(), 0)).ToArray();
     }
 
     /// <summary>Runs the graph without gradients in per-sample normalization mode and returns copies of the given slots' values.</summary>

@@ -27,12 +27,20 @@ public static class ActivationProxies
         using var noGrad = no_grad();
         long n = c.X.shape[0];
         var kernel = zeros([n, n], ScalarType.Float64, c.X.device);
+        void Add(Tensor code)
+        {
+            var on = code.to_type(ScalarType.Float64);
+            var off = 1 - on;
+            kernel.add_(on.matmul(on.t())).add_(off.matmul(off.t()));
+        }
+        // A graph with a fixed batch runs in passes: each Relu's codes are joined over the passes before they enter the kernel.
+        var passCodes = new Dictionary<Onnx.Proto.NodeProto, List<Tensor>>();
         c.Model.Run.OnNode = (node, inputs, _) =>
         {
             if (node.OpType != "Relu") return;
-            var code = inputs[0]!.gt(0).reshape(n, -1).to_type(ScalarType.Float64);
-            var off = 1 - code;
-            kernel.add_(code.matmul(code.t())).add_(off.matmul(off.t()));
+            var code = inputs[0]!.gt(0).reshape(inputs[0]!.shape[0], -1);
+            if (code.shape[0] == n) Add(code);
+            else (passCodes.TryGetValue(node, out var list) ? list : passCodes[node] = []).Add(code);
         };
         try
         {
@@ -42,6 +50,7 @@ public static class ActivationProxies
         {
             c.Model.Run.OnNode = null;
         }
+        foreach (var codes in passCodes.Values) Add(cat(codes.ToArray(), 0));
         // A singular K (two samples with identical codes everywhere) gives −∞: it ranks last, never NaN.
         return linalg.slogdet(kernel).Item2.Value();
     });

@@ -18,7 +18,7 @@ public static class ModelScorer
     {
         Model = path, Status = ScoreRecord.Failed, Init = settings.Init.ToString().ToLowerInvariant(), Seeds = string.Join(",", settings.Seeds),
         Data = data?.Source ?? DatasetLoader.SyntheticName, BatchSize = settings.BatchSize, Reduce = settings.Reduce.ToString().ToLowerInvariant(),
-        ParamScope = settings.Params.ToString().ToLowerInvariant(), Loss = settings.Loss == LossKind.Mse ? "mse" : "cross-entropy",
+        ParamScope = settings.Params.ToString().ToLowerInvariant(), Loss = Losses.Name(settings.Loss),
         Output = settings.Output, Device = settings.Device,
     };
 
@@ -43,6 +43,9 @@ public static class ModelScorer
             SignSums? signs = null;
             List<LayerReport>? layers = null;
             long parameters = 0;
+            FixedBatch? fixedBatch = null;
+            var loss = settings.Loss;
+            long outputValues = 0;
             foreach (var seed in settings.Seeds)
             {
                 using var scope = NewDisposeScope();
@@ -51,9 +54,35 @@ public static class ModelScorer
                 parameters = imported.ParameterInfos.Where(p => p.Trainable).Sum(p => p.Count);
                 var (x, y) = InputPreparation.Batch(model, data, settings.BatchSize, settings.Normalization, seed);
                 if (x.is_floating_point()) x = x.to_type(settings.Float64 ? ScalarType.Float64 : ScalarType.Float32); // token ids stay integers
-                var context = new ProxyContext(imported, x.to(device), y.to(device),
-                    new GradientSettings(settings.Loss, settings.Params, outputIndex, settings.MaxMemoryBytes), settings.Engine, settings.Reduce,
-                    () => Import(model, options, device, settings.Float64));
+                x = x.to(device);
+                y = y.to(device);
+                if (seed == settings.Seeds[0] && FixedBatchDetection.Detect(imported, x) is { } found)
+                {
+                    fixedBatch = found;
+                    warnings.Add(FixedBatchWarning(found, x.shape[0]));
+                }
+                if (fixedBatch is { Size: var size })
+                {
+                    if (x.shape[0] < size)
+                        throw new ArgumentException($"the graph fixes its batch at {size} ({fixedBatch.Evidence}); a batch of {x.shape[0]} is smaller");
+                    imported.FixedBatch = size;
+                    (x, y) = (x.narrow(0, 0, x.shape[0] / size * size), y.narrow(0, 0, x.shape[0] / size * size));
+                }
+                if (seed == settings.Seeds[0]) outputValues = ValuesPerSample(imported, x, outputIndex);
+                // Synthetic labels range over the classes the scored output really has (its declared shape may be missing or another head's).
+                if (data is null)
+                    y = InputPreparation.Batch(model, data, settings.BatchSize, settings.Normalization, seed, Math.Max(outputValues, 2)).Y
+                        .narrow(0, 0, x.shape[0]).to(device);
+                if (seed == settings.Seeds[0]) loss = Losses.Resolve(settings.Loss, outputValues, y);
+                ImportedModel Reimport()
+                {
+                    var copy = Import(model, options, device, settings.Float64);
+                    copy.FixedBatch = imported.FixedBatch;
+                    return copy;
+                }
+                var context = new ProxyContext(imported, x, y,
+                    new GradientSettings(loss, settings.Params, outputIndex, settings.MaxMemoryBytes), settings.Engine, settings.Reduce,
+                    Reimport);
                 foreach (var proxy in settings.Proxies)
                 {
                     try
@@ -79,6 +108,7 @@ public static class ModelScorer
                 Scores = Summarize(values, settings.Seeds.Length),
                 Params = parameters,
                 Engine = engine,
+                LossUsed = Losses.Name(loss),
                 Output = model.Outputs[outputIndex].Name,
                 Warnings = warnings.Distinct().Concat(signs is null ? [] : Warnings(signs)).ToList(),
                 Layers = layers,
@@ -93,6 +123,23 @@ public static class ModelScorer
             var message = brief.Contains(path) ? brief : $"{path}: {brief}";
             return record with { Error = message, Seconds = clock.Elapsed.TotalSeconds };
         }
+    }
+
+    /// <summary>How many values one sample's output has, from a forward pass of one sample.</summary>
+    private static long ValuesPerSample(ImportedModel model, Tensor x, int outputIndex)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        model.Run.BatchNorm = BatchNormMode.PerSample;
+        return model.forward([x.narrow(0, 0, 1)])[outputIndex].NumberOfElements;
+    }
+
+    private static string FixedBatchWarning(FixedBatch batch, long samples)
+    {
+        long used = samples / batch.Size * batch.Size;
+        var how = batch.Size == 1 ? "one sample at a time, as the official algorithm runs every model" : $"in passes of {batch.Size} samples";
+        var dropped = used < samples ? $"; {used} of the {samples} samples fill whole passes and are the ones scored" : "";
+        return $"the graph fixes its batch at {batch.Size} ({batch.Evidence}): scored {how}, batch statistics taken per pass{dropped}";
     }
 
     private static string Brief(Exception e) => NativeErrors.Brief(e.Message);

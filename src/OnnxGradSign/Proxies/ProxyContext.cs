@@ -74,6 +74,26 @@ public sealed class ProxyContext(ImportedModel model, Tensor x, Tensor y, Gradie
         var grads = Autograd.Grad(Losses.Mean(output, Y, Gradients.Loss), targets);
         var byWeight = weights.Select((w, k) => (w, g: grads[k] ?? zeros_like(targets[k]))).ToDictionary(p => p.w, p => p.g);
         var layers = calls.Select((c, k) => new LayerGradient(c, grads[weights.Count + k] ?? zeros_like(c.Output))).ToList();
-        return new BatchGradients(byWeight, layers);
+        return new BatchGradients(byWeight, JoinPasses(layers));
+    }
+
+    /// <summary>
+    /// A graph with a fixed batch runs the batch in passes, each calling every layer once: the k-th call of every pass is joined
+    /// into one call over the whole batch, so per-layer proxies see each layer once, as for any other graph.
+    /// </summary>
+    private IReadOnlyList<LayerGradient> JoinPasses(List<LayerGradient> layers)
+    {
+        if (Model.FixedBatch is not { } size || X.shape[0] <= size) return layers;
+        int passes = (int)(X.shape[0] / size), perPass = layers.Count / passes;
+        return Enumerable.Range(0, perPass).Select(k =>
+        {
+            var pieces = Enumerable.Range(0, passes).Select(p => layers[p * perPass + k]).ToList();
+            var call = pieces[0].Call with
+            {
+                Input = cat(pieces.Select(l => l.Call.Input).ToArray(), 0),
+                Output = cat(pieces.Select(l => l.Call.Output).ToArray(), 0),
+            };
+            return new LayerGradient(call, cat(pieces.Select(l => l.OutputGrad).ToArray(), 0));
+        }).ToList();
     }
 }

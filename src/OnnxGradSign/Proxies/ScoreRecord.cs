@@ -28,6 +28,8 @@ public sealed record ScoreRecord
     public long? Params { get; init; }
     public double Seconds { get; init; }
     public string? Engine { get; init; }
+    /// <summary>The loss the model was scored with (the loss setting may be auto).</summary>
+    public string? LossUsed { get; init; }
     public required string Init { get; init; }
     public required string Seeds { get; init; }
     public required string Data { get; init; }

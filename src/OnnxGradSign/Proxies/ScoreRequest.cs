@@ -24,7 +24,7 @@ public sealed record ScoreRequest
     public double[]? Std { get; init; }
     public string Reduce { get; init; } = "sum";
     public string Params { get; init; } = "weights";
-    public string Loss { get; init; } = "cross-entropy";
+    public string Loss { get; init; } = "auto";
     public string? OutputName { get; init; }
     public string Device { get; init; } = "auto";
     public long MaxMemory { get; init; } = GradientSettings.DefaultMaxMemory >> 20;
@@ -44,7 +44,7 @@ public sealed record ScoreRequest
             Positive(BatchSize, "batch_size"),
             Choose(Reduce, "reduce", ("sum", GradSignReduce.Sum), ("mean", GradSignReduce.Mean)),
             Choose(Params, "params", ("weights", ParameterScope.Weights), ("all", ParameterScope.All)),
-            Choose(Loss, "loss", ("cross-entropy", LossKind.CrossEntropy), ("mse", LossKind.Mse)),
+            Choose(Loss, "loss", ("auto", LossKind.Auto), ("cross-entropy", LossKind.CrossEntropy), ("bce", LossKind.BinaryCrossEntropy), ("mse", LossKind.Mse)),
             OutputName,
             new Normalization(Mean ?? [0], Std ?? [1]),
             Positive(MaxMemory, "max_memory") << 20,

@@ -35,5 +35,5 @@ public sealed record ScoreSettings(
     public IReadOnlyList<Proxy> Proxies { get; init; } = [ProxyCatalog.Find("gradsign")!];
 
     public static ScoreSettings Default { get; } = new(WeightInit.Fresh, [0], EngineKind.Auto, 64, GradSignReduce.Sum, ParameterScope.Weights,
-        LossKind.CrossEntropy, null, Normalization.None, GradientSettings.DefaultMaxMemory, false, "cpu");
+        LossKind.Auto, null, Normalization.None, GradientSettings.DefaultMaxMemory, false, "cpu");
 }

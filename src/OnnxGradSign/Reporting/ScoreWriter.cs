@@ -14,7 +14,7 @@ public static class ScoreWriter
 {
     public static readonly string[] LeadingColumns = ["model", "sha256", "status", "error"];
     public static readonly string[] TrailingColumns =
-        ["params", "seconds", "engine", "init", "seeds", "data", "batch_size", "reduce", "param_scope", "loss", "output", "device"];
+        ["params", "seconds", "engine", "loss_used", "init", "seeds", "data", "batch_size", "reduce", "param_scope", "loss", "output", "device"];
 
     /// <summary>The score fields of a run: each requested proxy, its spread over seeds, and synflow's log10 (params has its own column).</summary>
     public static List<string> ScoreColumns(IEnumerable<string> proxies, bool severalSeeds) => proxies
@@ -38,7 +38,7 @@ public static class ScoreWriter
     public static string CsvRow(ScoreRecord r, IReadOnlyList<string> scoreColumns)
     {
         string[] cells = [r.Model, r.Sha256 ?? "", r.Status, r.Error ?? "", .. scoreColumns.Select(c => Number(r.Score(c))), r.Params?.ToString() ?? "",
-            Number(r.Seconds), r.Engine ?? "", r.Init, r.Seeds, r.Data, r.BatchSize.ToString(), r.Reduce, r.ParamScope, r.Loss, r.Output ?? "", r.Device];
+            Number(r.Seconds), r.Engine ?? "", r.LossUsed ?? "", r.Init, r.Seeds, r.Data, r.BatchSize.ToString(), r.Reduce, r.ParamScope, r.Loss, r.Output ?? "", r.Device];
         return string.Join(",", cells.Select(Quote)) + "\n";
     }
 

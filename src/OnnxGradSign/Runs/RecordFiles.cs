@@ -50,6 +50,7 @@ public static class RecordFiles
             Error = Text("error") is { Length: > 0 } error ? error : null,
             Scores = row.Keys.Where(c => !known.Contains(c)).ToDictionary(c => c, Number),
             Params = (long?)Number("params"), Seconds = Number("seconds") ?? 0, Engine = Text("engine") is { Length: > 0 } engine ? engine : null,
+            LossUsed = Text("loss_used") is { Length: > 0 } used ? used : null,
             Init = Text("init"), Seeds = Text("seeds"), Data = Text("data"), BatchSize = (long)(Number("batch_size") ?? 0), Reduce = Text("reduce"),
             ParamScope = Text("param_scope"), Loss = Text("loss"), Output = Text("output") is { Length: > 0 } output ? output : null, Device = Text("device"),
         };

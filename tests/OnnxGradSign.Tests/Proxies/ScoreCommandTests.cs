@@ -20,7 +20,7 @@ public class ScoreCommandTests : IDisposable
         var csv = Path.Combine(_dir, "scores.csv");
         Assert.Equal(ExitCodes.Ok, Run(_dir, "--data", TestPaths.Model("fashion-mnist-sample.npz"), "--batch-size", "8", "--format", "csv", "-o", csv));
         var lines = File.ReadAllLines(csv);
-        Assert.Equal("model,sha256,status,error,gradsign,params,seconds,engine,init,seeds,data,batch_size,reduce,param_scope,loss,output,device", lines[0]);
+        Assert.Equal("model,sha256,status,error,gradsign,params,seconds,engine,loss_used,init,seeds,data,batch_size,reduce,param_scope,loss,output,device", lines[0]);
         Assert.Equal(4, lines.Length);
         Assert.Contains(lines, l => l.Contains("broken.onnx") && l.Contains(",error,"));
         Assert.Equal(2, lines.Count(l => l.Contains(",ok,")));

@@ -1,0 +1,107 @@
+using Google.Protobuf;
+using OnnxGradSign.Data;
+using OnnxGradSign.Gradients;
+using OnnxGradSign.Proxies;
+using OnnxGradSign.Tests.Import;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace OnnxGradSign.Tests.Proxies;
+
+/// <summary>
+/// What gets fed in and what loss is taken from what comes out, on hand-built graphs of the kinds real exporters write: a batch
+/// fixed inside the graph, several outputs, one-logit and regression heads.
+/// </summary>
+public sealed class ScoringContractTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("scoring-contract-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static readonly ScoreSettings Exact = ScoreSettings.Default with { Float64 = true, BatchSize = 8 };
+
+    /// <summary>x [batch,4] → Reshape(target) → Gemm(3 classes, or `classes`); the batch axis declared or symbolic (−1).</summary>
+    private string Classifier(string name, long declaredBatch, long[] target, long classes = 3)
+    {
+        var graph = new TestGraph(13).Input("x", declaredBatch, 4).Initializer("shape", target, target.Length)
+            .RandomInitializer("w", classes, 4).Node("Reshape", ["x", "shape"], ["flat"]).Node("Gemm", ["flat", "w"], ["y"], ("transB", 1L)).Output("y");
+        return Save(graph, name);
+    }
+
+    private string Save(TestGraph graph, string name)
+    {
+        var path = Path.Combine(_dir, name);
+        File.WriteAllBytes(path, graph.Proto.ToByteArray());
+        return path;
+    }
+
+    private static ScoreRecord Scored(string path, ScoreSettings settings, Dataset? data = null)
+    {
+        var record = ModelScorer.Score(path, data, settings);
+        Assert.True(record.Status == ScoreRecord.Ok, record.Error);
+        return record;
+    }
+
+    [Theory]
+    [InlineData(1, new long[] { 1, 4 }, "declares a batch of 1")]
+    [InlineData(-1, new long[] { 1, 4 }, "a batch of 2 fails and a batch of 1 runs")]
+    public void A_graph_fixing_its_batch_at_one_is_scored_one_sample_at_a_time(long declared, long[] target, string evidence)
+    {
+        var any = Scored(Classifier("any.onnx", -1, [-1, 4]), Exact with { Engine = EngineKind.Loop });
+        var fixedAtOne = Scored(Classifier("fixed.onnx", declared, target), Exact);
+        Assert.Equal("loop", fixedAtOne.Engine);
+        Assert.Contains(fixedAtOne.Warnings, w => w.Contains("fixes its batch at 1") && w.Contains(evidence));
+        Assert.Equal(any.Score("gradsign"), fixedAtOne.Score("gradsign"));
+    }
+
+    [Fact]
+    public void A_larger_fixed_batch_runs_in_whole_passes_of_that_size()
+    {
+        // Reshape to [3, 4]: only a batch of 3 runs; 8 samples make two whole passes, the first 6 samples.
+        var data = new Dataset(randn(8, 4, generator: new Generator(1)), tensor(new long[] { 0, 1, 2, 0, 1, 2, 0, 1 }), "labelled");
+        var fixedAtThree = Scored(Classifier("three.onnx", -1, [3, 4]), Exact with { Proxies = [ProxyCatalog.Find("gradsign")!, ProxyCatalog.Find("snip")!] }, data);
+        var any = Scored(Classifier("any.onnx", -1, [-1, 4]), Exact with { BatchSize = 6 }, data);
+        Assert.Equal("vectorized", fixedAtThree.Engine);
+        Assert.Contains(fixedAtThree.Warnings, w => w.Contains("fixes its batch at 3") && w.Contains("6 of the 8 samples"));
+        Assert.Equal(any.Score("gradsign"), fixedAtThree.Score("gradsign"));
+        Assert.True(fixedAtThree.Score("snip") > 0);
+    }
+
+    [Fact]
+    public void Weights_of_an_unscored_head_are_reported_not_crashed_on()
+    {
+        var graph = new TestGraph(13).Input("x", -1, 4).RandomInitializer("w1", 3, 4).RandomInitializer("w2", 2, 4)
+            .Node("Gemm", ["x", "w1"], ["classes"], ("transB", 1L)).Node("Gemm", ["x", "w2"], ["boxes"], ("transB", 1L))
+            .Output("classes").Output("boxes");
+        var path = Save(graph, "two-heads.onnx");
+        var first = Scored(path, Exact);
+        Assert.True(first.Score("gradsign") > 0);
+        Assert.Contains(first.Warnings, w => w.Contains("zero gradient") && w.Contains("w2"));
+        var second = Scored(path, Exact with { Output = "boxes" });
+        Assert.Contains(second.Warnings, w => w.Contains("w1"));
+    }
+
+    [Fact]
+    public void One_logit_is_scored_with_binary_cross_entropy_and_cross_entropy_over_it_is_refused()
+    {
+        var path = Classifier("one-logit.onnx", -1, [-1, 4], classes: 1);
+        var record = Scored(path, Exact);
+        Assert.Equal("bce", record.LossUsed);
+        Assert.Equal("auto", record.Loss);
+        Assert.True(record.Score("gradsign") > 0);
+        var refused = ModelScorer.Score(path, null, Exact with { Loss = LossKind.CrossEntropy });
+        Assert.Contains("constant", refused.Error);
+    }
+
+    [Fact]
+    public void Float_targets_are_scored_with_mean_squared_error()
+    {
+        var path = Classifier("regression.onnx", -1, [-1, 4]);
+        var data = new Dataset(randn(8, 4, generator: new Generator(1)), randn(8, 3, generator: new Generator(2)), "targets");
+        var record = Scored(path, Exact, data);
+        Assert.Equal("mse", record.LossUsed);
+        Assert.True(record.Score("gradsign") > 0);
+        var wrongShape = new Dataset(data.X, randn(8, 2), "targets");
+        Assert.Contains("2 value(s) per sample", ModelScorer.Score(path, wrongShape, Exact).Error);
+    }
+}
