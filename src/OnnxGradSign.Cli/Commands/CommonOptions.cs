@@ -41,6 +41,25 @@ public static class CommonOptions
         AllowMultipleArgumentsPerToken = false,
     };
 
+    public static Option<string[]> InputValues() => new("--input-value")
+    {
+        Description = "Value of an input without a batch axis (a sample rate), NAME=V (repeatable; default: the constant the graph compares it with)",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    public static Dictionary<string, double> ParseValues(string[]? specs)
+    {
+        var values = new Dictionary<string, double>();
+        foreach (var spec in specs ?? [])
+        {
+            var parts = spec.Split('=', 2);
+            if (parts.Length != 2 || parts[0].Length == 0 || !double.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out var value))
+                throw new ArgumentException($"--input-value '{spec}': expected NAME=NUMBER");
+            values[parts[0]] = value;
+        }
+        return values;
+    }
+
     public static Dictionary<string, long[]> ParseShapes(string[]? specs)
     {
         var shapes = new Dictionary<string, long[]>();

@@ -41,6 +41,8 @@ public static class ScoreCommand
         };
         loss.AcceptOnlyFromAmong("auto", "cross-entropy", "bce", "mse");
         var output = new Option<string?>("--output-name") { Description = "Graph output to score (default: the first)" };
+        var inputShapes = CommonOptions.InputShapes();
+        var inputValues = CommonOptions.InputValues();
         var device = CommonOptions.Device();
         var maxMemory = new Option<long>("--max-memory") { Description = "Memory limit in MiB for per-sample gradients (the batch is chunked to fit)", DefaultValueFactory = _ => GradientSettings.DefaultMaxMemory >> 20 };
         var float64 = new Option<bool>("--float64") { Description = "Compute in float64 (exact sign comparisons; slower)" };
@@ -58,7 +60,7 @@ public static class ScoreCommand
 
         var command = new Command("score", "Score candidate networks with GradSign and peer zero-cost proxies, best first")
         {
-            paths, proxy, init, seed, seeds, engine, threads, data, batch, mean, std, reduce, scope, loss, output, device, maxMemory, perLayer, float64, format, file, failFast, shard, cache, resume, retryErrors, workers, timeout, maxRss,
+            paths, proxy, init, seed, seeds, engine, threads, data, batch, mean, std, reduce, scope, loss, output, inputShapes, inputValues, device, maxMemory, perLayer, float64, format, file, failFast, shard, cache, resume, retryErrors, workers, timeout, maxRss,
         };
         command.SetAction(parse =>
         {
@@ -87,6 +89,8 @@ public static class ScoreCommand
                     MaxMemory = parse.GetValue(maxMemory),
                     PerLayer = parse.GetValue(perLayer),
                     Float64 = parse.GetValue(float64),
+                    InputShape = parse.GetValue(inputShapes) is { Length: > 0 } shapes ? CommonOptions.ParseShapes(shapes) : null,
+                    InputValue = parse.GetValue(inputValues) is { Length: > 0 } values ? CommonOptions.ParseValues(values) : null,
                 }.Prepare();
                 files = parse.GetValue(shard) is { } spec ? Shards.Select(run.Files, spec) : run.Files.ToList();
             }

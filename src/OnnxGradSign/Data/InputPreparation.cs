@@ -73,16 +73,24 @@ public static class InputPreparation
     /// shaped like that input (token ids below the embedding's vocabulary for an integer input) with random labels over
     /// <paramref name="classes"/> (by default the first output's declared classes).
     /// </summary>
+    /// <param name="shapes">Shapes given for inputs with symbolic axes (--input-shape); the first input's batch axis is batchSize.</param>
     public static (Tensor X, Tensor Y) Batch(OnnxModel model, Dataset? data, long batchSize, Normalization normalization, long seed,
-        long? classes = null)
+        long? classes = null, IReadOnlyDictionary<string, long[]>? shapes = null)
     {
         var input = model.Inputs[0];
         var declared = DeclaredShape(input);
+        if (shapes?.GetValueOrDefault(input.Name) is { } given)
+        {
+            if (declared.Length > 0 && given.Length != declared.Length)
+                throw new ArgumentException($"{model.Path}: --input-shape {input.Name} gives {given.Length} dimensions, the input has {declared.Length}");
+            declared = [-1, .. given[1..]];
+        }
         var inputType = TensorData.TorchType((Onnx.Proto.TensorProto.Types.DataType)(input.Type?.TensorType?.ElemType ?? 1));
         if (data is null)
         {
             if (declared.Skip(1).Any(d => d < 0))
-                throw new ArgumentException($"{model.Path}: input '{input.Name}' has symbolic axes besides the batch; synthetic data needs a fixed sample shape");
+                throw new ArgumentException($"{model.Path}: input '{input.Name}' [{string.Join(",", declared.Select(d => d < 0 ? "?" : d.ToString()))}] has symbolic " +
+                    $"axes besides the batch; give data, or a shape with --input-shape {input.Name}=D1,D2,... (the first, the batch, is --batch-size)");
             var synthetic = DatasetLoader.Synthetic(declared[1..], batchSize, classes ?? OutputClasses(model), seed,
                 IsFloat(inputType) ? null : model.IndexRange(input.Name) ?? 2);
             return (synthetic.X.to_type(inputType), synthetic.Y);

@@ -64,6 +64,12 @@ public sealed class ImportedModel : nn.Module<Tensor[], Tensor[]>
     /// </summary>
     public long? FixedBatch { get; set; }
 
+    /// <summary>
+    /// The graph's other inputs for a pass of n samples, when a forward is given only the first (the one whose samples are scored):
+    /// masks, states, scalars. Null when every forward is given all inputs.
+    /// </summary>
+    public Func<long, Tensor[]>? SideInputs { get; set; }
+
     public override Tensor[] forward(Tensor[] inputs)
     {
         if (FixedBatch is { } size && inputs.Length > 0 && inputs[0].dim() > 0 && inputs[0].shape[0] != size) return ForwardInPasses(inputs, size);
@@ -122,6 +128,7 @@ public sealed class ImportedModel : nn.Module<Tensor[], Tensor[]>
 
     private Tensor?[] Execute(Tensor[] inputs, Action<int, Tensor>? capture)
     {
+        if (inputs.Length == 1 && _inputSlots.Length > 1 && SideInputs is { } side) inputs = [inputs[0], .. side(inputs[0].shape[0])];
         if (inputs.Length != _inputSlots.Length)
             throw new ArgumentException($"{Source.Path}: the model takes {_inputSlots.Length} inputs, {inputs.Length} given");
         var values = new Tensor?[_slotCount];
@@ -139,7 +146,7 @@ public sealed class ImportedModel : nn.Module<Tensor[], Tensor[]>
             }
             catch (Exception e) when (e is not OnnxModelException)
             {
-                throw new OnnxModelException(Source.Path, $"{step.Node.OpType} failed: {NativeErrors.Brief(e.Message)}", OnnxModel.Describe(step.Node), e);
+                throw new OnnxModelException(Source.Path, $"{step.Node.OpType} failed: {NativeErrors.Describe(e)}", OnnxModel.Describe(step.Node), e);
             }
             Run.OnNode?.Invoke(step.Node, args, results);
             if (results.Length < step.Outputs.Length)

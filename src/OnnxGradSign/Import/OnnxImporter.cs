@@ -157,7 +157,7 @@ public static class OnnxImporter
             }
             catch (Exception e)
             {
-                throw new OnnxModelException(model.Path, $"{node.OpType} failed while folding constants: {NativeErrors.Brief(e.Message)}", OnnxModel.Describe(node), e);
+                throw new OnnxModelException(model.Path, $"{node.OpType} failed while folding constants: {NativeErrors.Describe(e)}", OnnxModel.Describe(node), e);
             }
             // A weight reshaped, transposed or cast at export keeps its name: the origin of the input it re-lays out (as many
             // elements), else the node's own name (a ConstantOfShape weight is named after itself, not its shape vector).

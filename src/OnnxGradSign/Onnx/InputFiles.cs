@@ -25,13 +25,20 @@ public static class InputFiles
         }
         if (Directory.Exists(info.FullName)) throw new InvalidDataException($"the {what} is a folder, not a file");
         if (!info.Exists)
-            throw new FileNotFoundException(info.FullName == Path.GetFullPath(path)
+            throw new FileNotFoundException(Unopenable(path) is { } why ? $"the {what} file cannot be opened: {why}"
+                : info.FullName == Path.GetFullPath(path)
                 ? $"{what} file not found" : $"{what} file not found (a symbolic link to the missing '{info.FullName}')");
         if (info.Length == 0) throw new InvalidDataException($"the {what} file is empty, or not a regular file (a FIFO or a device)");
         if (info.Length > maxBytes)
             throw new InvalidDataException($"the {what} file has {info.Length:N0} bytes, more than the {maxBytes:N0} it may have");
         return info.Length;
     }
+
+    /// <summary>Why a path that may well exist cannot be opened from .NET at all, or null.</summary>
+    public static string? Unopenable(string path) =>
+        path.Contains('\uFFFD') ? "its name is not valid UTF-8, which .NET cannot open (rename it)"
+        : System.Text.Encoding.UTF8.GetByteCount(Path.GetFullPath(path)) >= 4096 ? "the path is longer than the system's limit of 4,096 bytes (PATH_MAX)"
+        : null;
 
     /// <summary>The absolute path with every symbolic link resolved, in each folder along the way too (as realpath(3) does).</summary>
     public static string RealPath(string path)

@@ -38,7 +38,29 @@ public static class ModelChecker
             throw new OnnxModelException(path, $"attribute '{twice.Key}' is given {twice.Count()} times", name);
         if (node.Domain is "" or "ai.onnx" && Unary.Contains(node.OpType) && (node.Input.Count != 1 || node.Output.Count < 1))
             throw new OnnxModelException(path, $"{node.OpType} takes one input, this node has {node.Input.Count}", name);
-        if (node.Domain is "" or "ai.onnx" && node.OpType is "Conv" or "ConvTranspose") CheckKernel(path, node, name, initializers);
+        if (node.Domain is not ("" or "ai.onnx")) return;
+        if (node.OpType is "Conv" or "ConvTranspose") CheckKernel(path, node, name, initializers);
+        if (node.OpType == "Gemm" && node.Attribute.FirstOrDefault(a => a.Name is "transA" or "transB" && a.I is not (0 or 1)) is { } flag)
+            throw new OnnxModelException(path, $"{flag.Name} is {flag.I}; it is a flag, 0 or 1", name);
+        if (node.OpType is "Conv" or "ConvTranspose" or "MaxPool" or "AveragePool" or "LpPool") CheckWindow(path, node, name);
+    }
+
+    /// <summary>Beyond any real network's window, and where libtorch's size arithmetic overflows (a SIGFPE no handler can catch).</summary>
+    private const long MaxWindow = 1 << 24;
+
+    /// <summary>Strides, dilations, pads and group in range: libtorch divides by them and sizes buffers with them unchecked.</summary>
+    private static void CheckWindow(string path, NodeProto node, string name)
+    {
+        foreach (var attribute in node.Attribute)
+        {
+            long low = attribute.Name switch { "strides" or "dilations" or "kernel_shape" or "group" => 1, "pads" or "output_padding" => 0, _ => -1 };
+            if (low < 0) continue;
+            var values = attribute.Name == "group" ? [attribute.I] : attribute.Ints.ToArray();
+            if (attribute.Type != (attribute.Name == "group" ? AttributeProto.Types.AttributeType.Int : AttributeProto.Types.AttributeType.Ints))
+                throw new OnnxModelException(path, $"{attribute.Name} has the wrong type ({attribute.Type})", name);
+            if (values.Any(v => v < low || v > MaxWindow))
+                throw new OnnxModelException(path, $"{attribute.Name} [{string.Join(",", values)}] must lie in [{low}, {MaxWindow}]", name);
+        }
     }
 
     private static void CheckKernel(string path, NodeProto node, string name, IReadOnlyDictionary<string, TensorProto> initializers)

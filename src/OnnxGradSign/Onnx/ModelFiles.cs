@@ -22,7 +22,8 @@ public static class ModelFiles
             else if (File.Exists(path) || new FileInfo(path).LinkTarget is not null)
                 files.Add(path); // a dangling or looping link is the model's own error record, not the run's end
             else
-                throw new FileNotFoundException($"{path}: no such file or folder");
+                throw new FileNotFoundException(path.Length == 0 ? "an empty path names no file or folder"
+                    : InputFiles.Unopenable(path) is { } why ? $"{path}: cannot be opened: {why}" : $"{path}: no such file or folder");
         }
         return files;
     }

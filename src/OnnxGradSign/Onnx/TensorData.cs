@@ -116,10 +116,12 @@ public static class TensorData
         {
             throw new InvalidDataException($"tensor '{proto.Name}': external data '{path}': {e.Message}", e);
         }
-        long offset = entries.TryGetValue("offset", out var o) ? long.Parse(o) : 0;
+        long Number(string key) => long.TryParse(entries[key], out var v) ? v
+            : throw new InvalidDataException($"tensor '{proto.Name}': external data {key} '{entries[key]}' is not a number");
+        long offset = entries.ContainsKey("offset") ? Number("offset") : 0;
         using var stream = System.IO.File.OpenRead(path);
-        long length = entries.TryGetValue("length", out var l) ? long.Parse(l) : stream.Length - offset;
-        if (offset < 0 || length < 0 || offset + length > stream.Length)
+        long length = entries.ContainsKey("length") ? Number("length") : stream.Length - offset;
+        if (offset < 0 || length < 0 || length > stream.Length - offset)
             throw new InvalidDataException(
                 $"tensor '{proto.Name}': external data [{offset}, {offset + length}) lies outside '{path}' ({stream.Length} bytes)");
         var bytes = new byte[length];

@@ -14,6 +14,8 @@ public static class GradSign
 {
     public static double Score(SignSums sums, GradSignReduce reduce)
     {
+        if (sums.Parameters.Count == 0)
+            throw new NotSupportedException("the graph has no Conv, ConvTranspose or Linear weight, the weights GradSign sums over");
         double total = sums.Parameters.Sum(LayerScore);
         long weights = sums.Parameters.Sum(a => a.Parameter.Count);
         return reduce == GradSignReduce.Mean ? (weights == 0 ? 0 : total / weights) : total;

@@ -33,13 +33,14 @@ public static class ModelScorer
             var sha = sha256 ?? Sha256(path);
             record = record with { Sha256 = sha };
             var model = cache?.Get(path, sha) ?? OnnxModel.Load(path);
-            if (model.Inputs.Count != 1)
-                throw new OnnxModelException(path, $"scoring needs a model with one input; this one takes {model.Inputs.Count} ({string.Join(", ", model.Inputs.Select(i => i.Name))})");
+            if (model.Inputs.Count == 0) throw new OnnxModelException(path, "the graph takes no input, so there are no samples to score");
+            var sideInputs = SideInputs.For(model, settings.InputShapes, settings.InputValues);
             int outputIndex = OutputIndex(model, settings.Output);
             var device = new Device(settings.Device);
 
             var values = settings.Proxies.ToDictionary(p => p.Name, _ => new List<double>());
             var warnings = new List<string>();
+            var failures = new List<string>(); // proxies that could not be computed
             SignSums? signs = null;
             List<LayerReport>? layers = null;
             long parameters = 0;
@@ -52,7 +53,8 @@ public static class ModelScorer
                 var options = new ImportOptions(settings.Init, seed);
                 using var imported = Import(model, options, device, settings.Float64);
                 parameters = imported.ParameterInfos.Where(p => p.Trainable).Sum(p => p.Count);
-                var (x, y) = InputPreparation.Batch(model, data, settings.BatchSize, settings.Normalization, seed);
+                imported.SideInputs = Feed(sideInputs, device, settings.Float64);
+                var (x, y) = InputPreparation.Batch(model, data, settings.BatchSize, settings.Normalization, seed, shapes: settings.InputShapes);
                 if (x.is_floating_point()) x = x.to_type(settings.Float64 ? ScalarType.Float64 : ScalarType.Float32); // token ids stay integers
                 x = x.to(device);
                 y = y.to(device);
@@ -71,13 +73,14 @@ public static class ModelScorer
                 if (seed == settings.Seeds[0]) outputValues = ValuesPerSample(imported, x, outputIndex);
                 // Synthetic labels range over the classes the scored output really has (its declared shape may be missing or another head's).
                 if (data is null)
-                    y = InputPreparation.Batch(model, data, settings.BatchSize, settings.Normalization, seed, Math.Max(outputValues, 2)).Y
+                    y = InputPreparation.Batch(model, data, settings.BatchSize, settings.Normalization, seed, Math.Max(outputValues, 2), settings.InputShapes).Y
                         .narrow(0, 0, x.shape[0]).to(device);
                 if (seed == settings.Seeds[0]) loss = Losses.Resolve(settings.Loss, outputValues, y);
                 ImportedModel Reimport()
                 {
                     var copy = Import(model, options, device, settings.Float64);
                     copy.FixedBatch = imported.FixedBatch;
+                    copy.SideInputs = imported.SideInputs;
                     return copy;
                 }
                 var context = new ProxyContext(imported, x, y,
@@ -92,7 +95,7 @@ public static class ModelScorer
                     catch (Exception e) when (e is not OutOfMemoryException)
                     {
                         // One proxy failing (a batch too small for zico, a libtorch error) leaves the others standing.
-                        warnings.Add($"{proxy.Name}: {Brief(e)}");
+                        failures.Add($"{proxy.Name}: {Brief(e)}");
                     }
                 }
                 if (settings.Proxies.Any(p => p.Name == "gradsign"))
@@ -101,6 +104,8 @@ public static class ModelScorer
                     layers = settings.PerLayer ? GradSign.Layers(signs) : null; // the sign sums die with this seed's scope
                 }
             }
+            // A record whose every proxy failed says why instead of passing for a result.
+            if (values.Values.All(v => v.Count == 0) && failures.Count > 0) throw new InvalidOperationException(string.Join("; ", failures.Distinct()));
             var engine = signs?.Engine.ToString().ToLowerInvariant();
             return record with
             {
@@ -110,7 +115,7 @@ public static class ModelScorer
                 Engine = engine,
                 LossUsed = Losses.Name(loss),
                 Output = model.Outputs[outputIndex].Name,
-                Warnings = warnings.Distinct().Concat(signs is null ? [] : Warnings(signs)).ToList(),
+                Warnings = warnings.Concat(failures).Distinct().Concat(signs is null ? [] : Warnings(signs)).ToList(),
                 Layers = layers,
                 Seconds = clock.Elapsed.TotalSeconds,
             };
@@ -124,6 +129,10 @@ public static class ModelScorer
             return record with { Error = message, Seconds = clock.Elapsed.TotalSeconds };
         }
     }
+
+    /// <summary>The side inputs for a pass of n samples, on the model's device and (for float inputs) in its precision.</summary>
+    private static Func<long, Tensor[]>? Feed(IReadOnlyList<SideInput> inputs, Device device, bool float64) =>
+        inputs.Count == 0 ? null : n => inputs.Select(i => i.Make(n)).Select(t => (float64 && t.is_floating_point() ? t.to_type(ScalarType.Float64) : t).to(device)).ToArray();
 
     /// <summary>How many values one sample's output has, from a forward pass of one sample.</summary>
     private static long ValuesPerSample(ImportedModel model, Tensor x, int outputIndex)

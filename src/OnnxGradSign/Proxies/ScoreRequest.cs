@@ -30,6 +30,8 @@ public sealed record ScoreRequest
     public long MaxMemory { get; init; } = GradientSettings.DefaultMaxMemory >> 20;
     public bool PerLayer { get; init; }
     public bool Float64 { get; init; }
+    public Dictionary<string, long[]>? InputShape { get; init; }
+    public Dictionary<string, double>? InputValue { get; init; }
 
     /// <summary>The files, proxies, settings and data of the run; ArgumentException or FileNotFoundException name what is wrong.</summary>
     public ScoringRun Prepare()
@@ -50,7 +52,7 @@ public sealed record ScoreRequest
             Positive(MaxMemory, "max_memory") << 20,
             PerLayer,
             ResolveDevice(Device),
-            Float64) { Proxies = ProxySelection.Needed(proxies) };
+            Float64) { Proxies = ProxySelection.Needed(proxies), InputShapes = InputShape, InputValues = InputValue };
         return new ScoringRun(files, proxies, settings, DataChoice.Resolve(Data, Paths, files, settings.BatchSize), this);
     }
 

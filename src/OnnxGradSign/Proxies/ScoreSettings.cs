@@ -29,7 +29,15 @@ public sealed record ScoreSettings(
         version = ResultsVersion, proxies = Proxies.Select(p => p.Name), init = Init.ToString(), seeds = Seeds, engine = Engine.ToString(), batch = BatchSize,
         reduce = Reduce.ToString(), scope = Params.ToString(), loss = Loss.ToString(), output = Output, mean = Normalization.Mean, std = Normalization.Std,
         perLayer = PerLayer, device = Device, float64 = Float64, data = data?.Fingerprint ?? "synthetic",
+        inputShapes = InputShapes?.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={string.Join(",", kv.Value)}"),
+        inputValues = InputValues?.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}"),
     });
+
+    /// <summary>Shapes for inputs with symbolic axes besides the batch (a symbolic batch axis stays −1).</summary>
+    public IReadOnlyDictionary<string, long[]>? InputShapes { get; init; }
+
+    /// <summary>Values for inputs without a batch axis (a sample rate), fed as that value everywhere.</summary>
+    public IReadOnlyDictionary<string, double>? InputValues { get; init; }
 
     /// <summary>The catalog proxies computed per model (ensembles are formed over the scored set afterwards).</summary>
     public IReadOnlyList<Proxy> Proxies { get; init; } = [ProxyCatalog.Find("gradsign")!];

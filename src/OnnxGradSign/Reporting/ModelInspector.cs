@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using OnnxGradSign.Data;
 using OnnxGradSign.Import;
 using OnnxGradSign.Onnx;
 using OnnxGradSign.Onnx.Proto;
@@ -39,7 +40,8 @@ public static partial class ModelInspector
         IReadOnlyList<UnsupportedNode> unsupported = [];
         var style = Initialization.StyleFor(model.Exporter);
         var rules = new List<string> { $"exporter: {model.Exporter.Describe()}, from its {model.Exporter.Evidence}", $"fresh init: {style} defaults, {Initialization.Describe(style)}" };
-        rules.AddRange(model.Inputs.Select(i => InputRule(model, i)));
+        rules.AddRange(model.Inputs.Take(1).Select(i => InputRule(model, i)));
+        if (model.Inputs.Count > 1) rules.AddRange(SideInputRules(model));
         var warnings = Warnings(model);
         string? error = null;
         try
@@ -62,7 +64,8 @@ public static partial class ModelInspector
         }
         catch (Exception e) when (e is not OutOfMemoryException) // the report still shows what could be read
         {
-            error = e.Message;
+            var message = NativeErrors.Brief(e.Message);
+            error = message.Contains(path) ? message : $"{path}: {message}";
         }
 
         return new InspectionReport(path, model.ProducerName, model.ProducerVersion, model.Proto.IrVersion, model.Exporter.Describe(),
@@ -71,6 +74,19 @@ public static partial class ModelInspector
     }
 
     /// <summary>How scoring feeds an input: image layout, token ids, or as given.</summary>
+    /// <summary>How score feeds each input after the first (Data.SideInputs), or what it needs to be told.</summary>
+    private static IEnumerable<string> SideInputRules(OnnxModel model)
+    {
+        try
+        {
+            return SideInputs.For(model, null, null).Select(i => $"input '{i.Name}': {i.How}").ToList();
+        }
+        catch (ArgumentException e)
+        {
+            return [$"other inputs: {e.Message}"];
+        }
+    }
+
     private static string InputRule(OnnxModel model, ValueInfoProto input)
     {
         var shape = Data.InputPreparation.DeclaredShape(input);

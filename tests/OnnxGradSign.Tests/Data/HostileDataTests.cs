@@ -40,19 +40,41 @@ public class HostileDataTests : IDisposable
         Assert.Contains("cut short", Assert.Throws<InvalidDataException>(() => NpyReader.ReadNpy(bytes, "short.npy")).Message);
     }
 
-    [Fact]
-    public void A_zip_bomb_stops_at_the_array_limit()
+    /// <summary>An .npz whose x.npy claims `rows` rows of 1 KiB and inflates to a gigabyte of zeros (a few MB on disk).</summary>
+    private string Bomb(long rows)
     {
         var path = Path.Combine(_dir, "bomb.npz");
-        using (var zip = ZipFile.Open(path, ZipArchiveMode.Create))
-        using (var entry = zip.CreateEntry("x.npy", CompressionLevel.SmallestSize).Open())
-        {
-            entry.Write(Npy("{'descr': '|u1', 'fortran_order': False, 'shape': (1,), }", []));
-            var zeros = new byte[1 << 20];
-            for (long written = 0; written <= NpyReader.MaxArrayBytes; written += zeros.Length) entry.Write(zeros);
-        }
+        using var zip = ZipFile.Open(path, ZipArchiveMode.Create);
+        using var entry = zip.CreateEntry("x.npy", CompressionLevel.SmallestSize).Open();
+        entry.Write(Npy($"{{'descr': '|u1', 'fortran_order': False, 'shape': ({rows}, 1024), }}", []));
+        var zeros = new byte[1 << 20];
+        for (long written = 0; written <= NpyReader.MaxArrayBytes; written += zeros.Length) entry.Write(zeros);
+        return path;
+    }
+
+    [Fact]
+    public void A_zip_bomb_costs_no_more_than_the_rows_a_batch_reads()
+    {
+        var path = Bomb(rows: 4 << 20);
         Assert.True(new FileInfo(path).Length < 8 << 20, "the bomb is small on disk");
-        Assert.Contains("more than", Assert.Throws<InvalidDataException>(() => NpyReader.ReadNpz(path)).Message);
+        Assert.Equal([4L, 1024], NpyReader.ReadNpz(path, maxRows: 4)["x"].shape);
+        // Read whole, it is refused at the array limit before a byte is inflated.
+        Assert.Contains("more than the 1024 MiB", Assert.Throws<InvalidDataException>(() => NpyReader.ReadNpz(path)).Message);
+    }
+
+    [Fact]
+    public void An_array_with_more_bytes_than_its_shape_is_refused()
+    {
+        var message = Assert.Throws<InvalidDataException>(() => NpyReader.ReadNpz(Bomb(rows: 1))).Message;
+        Assert.Contains("more bytes than its shape", message);
+    }
+
+    [Fact]
+    public void An_npy_format_version_numpy_never_wrote_is_refused()
+    {
+        var bytes = Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", new byte[16]);
+        bytes[6] = 99;
+        Assert.Contains("format version 99", Assert.Throws<InvalidDataException>(() => NpyReader.ReadNpy(bytes, "v99.npy")).Message);
     }
 
     [Theory]

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using OnnxGradSign.Data;
 using OnnxGradSign.Gradients;
+using OnnxGradSign.Onnx.Proto;
 using OnnxGradSign.Proxies;
 using OnnxGradSign.Tests.Import;
 using Xunit;
@@ -103,5 +104,25 @@ public sealed class ScoringContractTests : IDisposable
         Assert.True(record.Score("gradsign") > 0);
         var wrongShape = new Dataset(data.X, randn(8, 2), "targets");
         Assert.Contains("2 value(s) per sample", ModelScorer.Score(path, wrongShape, Exact).Error);
+    }
+
+    [Fact]
+    public void Every_input_is_fed_masks_as_ones_states_as_zeros_scalars_as_compared()
+    {
+        // x·mask + Σ state, with sr compared to 16000: fed ones, zeros and 16000, the network is plain Gemm(x), score for score.
+        var graph = new TestGraph(13).Input("x", -1, 4).Input("attention_mask", -1, 4).Input("state", 2, -1, 4).Input("sr", TensorProto.Types.DataType.Int64)
+            .RandomInitializer("w", 3, 4).Initializer("rate", [16000L], 1).Initializer("axes", [0L], 1)
+            .Node("Mul", ["x", "attention_mask"], ["masked"]).Node("ReduceSum", ["state", "axes"], ["carried"], ("keepdims", 0L))
+            .Node("Add", ["masked", "carried"], ["h"]).Node("Equal", ["sr", "rate"], ["is16k"]).Node("Where", ["is16k", "h", "x"], ["picked"])
+            .Node("Gemm", ["picked", "w"], ["y"], ("transB", 1L)).Output("y");
+        var fed = Scored(Save(graph, "fed.onnx"), Exact);
+        var plain = Scored(Save(new TestGraph(13).Input("x", -1, 4).RandomInitializer("w", 3, 4).Node("Gemm", ["x", "w"], ["y"], ("transB", 1L)).Output("y"),
+            "plain.onnx"), Exact);
+        Assert.Equal(plain.Score("gradsign"), fed.Score("gradsign"));
+        var noValue = new TestGraph(13).Input("x", -1, 4).Input("gain", TensorProto.Types.DataType.Float).RandomInitializer("w", 3, 4)
+            .Node("Mul", ["x", "gain"], ["g"]).Node("Gemm", ["g", "w"], ["y"], ("transB", 1L)).Output("y");
+        var path = Save(noValue, "gain.onnx");
+        Assert.Contains("--input-value gain=V", ModelScorer.Score(path, null, Exact).Error);
+        Assert.True(Scored(path, Exact with { InputValues = new Dictionary<string, double> { ["gain"] = 2 } }).Score("gradsign") > 0);
     }
 }

@@ -111,6 +111,9 @@ public static class ResamplingOps
     }
 
     /// <summary>Separable resampling: each axis whose size changes is gathered (nearest) or blended from two gathers (linear).</summary>
+    /// <summary>2^31 elements (8 GiB of float32): past any network's feature map, where a hostile scale would exhaust memory.</summary>
+    private const double MaxOutputElements = 1L << 31;
+
     private static Tensor Resample(Tensor x, float[]? scales, long[]? sizes, string mode, string transform, string nearestMode, NodeContext node)
     {
         if (mode is not ("nearest" or "linear" or "bilinear" or "trilinear")) throw new NotSupportedException($"mode '{mode}'");
@@ -119,6 +122,9 @@ public static class ResamplingOps
         if (scales is not null && scales.Any(s => !float.IsFinite(s) || s <= 0))
             throw new ArgumentException($"scales [{string.Join(",", scales)}] must be finite and positive");
         if (sizes is not null && sizes.Any(s => s <= 0)) throw new ArgumentException($"sizes [{string.Join(",", sizes)}] must be positive");
+        double elements = Enumerable.Range(0, (int)x.dim()).Aggregate(1.0, (p, a) => p * (sizes?[a] ?? Math.Floor(x.shape[a] * (double)scales![a])));
+        if (elements > MaxOutputElements)
+            throw new ArgumentException($"the output would hold {elements:G3} elements, more than the {MaxOutputElements:G3} a resized tensor may have");
         for (int axis = 0; axis < x.dim(); axis++)
         {
             long inSize = x.shape[axis];

@@ -34,7 +34,8 @@ public static class TensorOps
             return Single(i =>
             {
                 var x = i[0]!;
-                long a = axis < 0 ? axis + x.dim() : axis;
+                // Flatten's axis lies in [−rank, rank]: axis = rank flattens everything into the outer axis.
+                long a = axis == x.dim() ? axis : Axis(axis, x.dim(), "Flatten");
                 long outer = x.shape[..(int)a].Aggregate(1L, (p, d) => p * d);
                 return x.reshape(outer, -1);
             });
