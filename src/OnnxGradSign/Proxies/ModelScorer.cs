@@ -41,6 +41,7 @@ public static class ModelScorer
             var values = settings.Proxies.ToDictionary(p => p.Name, _ => new List<double>());
             var warnings = new List<string>();
             var failures = new List<string>(); // proxies that could not be computed
+            if (ExportWarnings.FoldedBatchNorm(model) is { } folded) warnings.Add(folded);
             SignSums? signs = null;
             List<LayerReport>? layers = null;
             long parameters = 0;

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using OnnxGradSign.Data;
 using OnnxGradSign.Import;
 using OnnxGradSign.Onnx;
@@ -18,10 +17,8 @@ public sealed record InspectionReport(
     IReadOnlyList<string> Warnings, string? Error);
 
 /// <summary>What a user needs to know about a model before scoring it, above all whether BatchNorm survived the export.</summary>
-public static partial class ModelInspector
+public static class ModelInspector
 {
-    private static readonly HashSet<string> Activations = ["Relu", "LeakyRelu", "PRelu", "Clip", "HardSwish", "HardSigmoid", "Sigmoid", "Tanh", "Elu", "Selu", "Celu", "Mish", "Softplus", "Add", "Sum"];
-
     public static InspectionReport Inspect(string path)
     {
         OnnxModel model;
@@ -114,31 +111,14 @@ public static partial class ModelInspector
     public static List<string> Warnings(OnnxModel model)
     {
         var warnings = new List<string>();
-        var consumers = model.Nodes.SelectMany(n => n.Input.Where(i => i.Length > 0).Select(i => (Input: i, Node: n)))
-            .ToLookup(p => p.Input, p => p.Node);
-        var batchNorms = model.Nodes.Where(n => n.OpType == "BatchNormalization").ToList();
-        bool trainingExport = batchNorms.Any(n => Import.Ops.NormalizationOps.IsTrainingForm(n, model.OpsetFor(n.Domain)));
-
-        // Eval-mode export merges each Conv→BatchNorm into one biased Conv feeding the activation (or residual Add) directly.
-        var folded = model.Nodes.Where(n => n.OpType == "Conv" && n.Input.Count > 2 && n.Input[2].Length > 0
-            && consumers[n.Output[0]].Any() && consumers[n.Output[0]].All(c => Activations.Contains(c.OpType))).ToList();
-        bool foldedNames = folded.Any(n => FoldedWeightName().IsMatch(n.Input[1]) || n.Input[1].Contains("batchnorm", StringComparison.OrdinalIgnoreCase));
-        bool kerasWithoutNorm = Initialization.StyleFor(model.Exporter) == InitStyle.Keras && batchNorms.Count == 0;
-        if (!trainingExport && folded.Count > 0 && (foldedNames || kerasWithoutNorm))
-            warnings.Add($"BatchNorm looks folded into {folded.Count} convolution(s) at export (an eval-mode export): biased Convs feed activations " +
-                "or additions directly" + (foldedNames ? " and carry folded-weight names such as 'onnx::Conv_N'" : "") + ". GradSign's per-sample " +
-                "statistics depend on BatchNorm, so scores of this file differ from the network's. Re-export keeping BatchNorm: in PyTorch " +
-                "torch.onnx.export(model, x, path, training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False, opset_version=14 or later); " +
-                "with tf2onnx, export before fusing BatchNorm (no inference-graph optimization of the Keras model).");
-        if (batchNorms.Count > 0 && !trainingExport)
-            warnings.Add($"{batchNorms.Count} BatchNormalization node(s) were exported in inference mode; `verify` runs them on their running statistics, " +
+        if (ExportWarnings.FoldedBatchNorm(model) is { } folded) warnings.Add(folded);
+        var batchNorms = model.Nodes.Count(n => n.OpType == "BatchNormalization");
+        if (batchNorms > 0 && !ExportWarnings.IsTrainingExport(model))
+            warnings.Add($"{batchNorms} BatchNormalization node(s) were exported in inference mode; `verify` runs them on their running statistics, " +
                 "`score` uses each sample's own statistics as the official GradSign code does in train mode.");
         var dropouts = model.Nodes.Count(n => n.OpType == "Dropout");
         if (dropouts > 0)
             warnings.Add($"{dropouts} Dropout node(s) act as the identity: scoring is deterministic.");
         return warnings;
     }
-
-    [GeneratedRegex(@"^onnx::Conv_\d+$")]
-    private static partial Regex FoldedWeightName();
 }

@@ -125,4 +125,20 @@ public sealed class ScoringContractTests : IDisposable
         Assert.Contains("--input-value gain=V", ModelScorer.Score(path, null, Exact).Error);
         Assert.True(Scored(path, Exact with { InputValues = new Dictionary<string, double> { ["gain"] = 2 } }).Score("gradsign") > 0);
     }
+
+    [Fact]
+    public void A_tf2onnx_export_that_folded_most_batchnorms_says_so_in_its_score_record()
+    {
+        // Two biased Convs feed Relus directly (folded), one kept its BatchNorm: tf2onnx folds where it can.
+        var graph = new TestGraph(13, producer: "tf2onnx").Input("x", -1, 3, 8, 8)
+            .RandomInitializer("w1", 4, 3, 3, 3).RandomInitializer("b1", 4).RandomInitializer("w2", 4, 4, 3, 3).RandomInitializer("b2", 4)
+            .RandomInitializer("w3", 4, 4, 1, 1).Initializer("scale", [1f, 1, 1, 1], 4).Initializer("shift", [0f, 0, 0, 0], 4)
+            .Initializer("mean", [0f, 0, 0, 0], 4).Initializer("var", [1f, 1, 1, 1], 4).RandomInitializer("wf", 3, 4)
+            .Node("Conv", ["x", "w1", "b1"], ["c1"], ("pads", new long[] { 1, 1, 1, 1 })).Node("Relu", "c1", "r1")
+            .Node("Conv", ["r1", "w2", "b2"], ["c2"], ("pads", new long[] { 1, 1, 1, 1 })).Node("Relu", "c2", "r2")
+            .Node("Conv", ["r2", "w3"], ["c3"]).Node("BatchNormalization", ["c3", "scale", "shift", "mean", "var"], ["n3"]).Node("Relu", "n3", "r3")
+            .Node("GlobalAveragePool", "r3", "p").Node("Flatten", "p", "f").Node("Gemm", ["f", "wf"], ["y"], ("transB", 1L)).Output("y");
+        var record = Scored(Save(graph, "tf2onnx-folded.onnx"), Exact);
+        Assert.Contains(record.Warnings, w => w.Contains("BatchNorm looks folded into 2 convolution(s)") && w.Contains("only 1 BatchNorm(s) remain"));
+    }
 }
