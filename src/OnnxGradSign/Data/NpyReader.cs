@@ -16,7 +16,7 @@ public static partial class NpyReader
         foreach (var entry in zip.Entries.Where(e => e.Name.EndsWith(".npy")))
         {
             using var stream = entry.Open();
-            arrays[Path.GetFileNameWithoutExtension(entry.Name)] = ReadNpy(stream, $"{path}:{entry.Name}", maxRows);
+            arrays[Path.GetFileNameWithoutExtension(entry.Name)] = ReadNpy(stream, $"{path}:{entry.Name}", maxRows, entry.Length);
         }
         return arrays;
     }
@@ -35,13 +35,15 @@ public static partial class NpyReader
         return bytes;
     }
 
-    public static Tensor ReadNpy(byte[] bytes, string name) => ReadNpy(new MemoryStream(bytes), name, long.MaxValue);
+    public static Tensor ReadNpy(byte[] bytes, string name) => ReadNpy(new MemoryStream(bytes), name, long.MaxValue, bytes.Length);
 
     /// <summary>
     /// One .npy array, streamed: only the first <paramref name="maxRows"/> rows are read, so an archive that claims (or a
     /// compression bomb that inflates to) far more data than a batch costs no more memory than the batch.
     /// </summary>
-    public static Tensor ReadNpy(Stream stream, string name, long maxRows)
+    /// <param name="storedLength">The array file's length (the zip directory's uncompressed size): a header whose shape needs
+    /// another length lies, even where only the first rows are read.</param>
+    public static Tensor ReadNpy(Stream stream, string name, long maxRows, long storedLength)
     {
         var preamble = new byte[8];
         if (stream.ReadAtLeast(preamble, 8, throwOnEndOfStream: false) < 8 || preamble[0] != 0x93 || Encoding.ASCII.GetString(preamble, 1, 5) != "NUMPY")
@@ -69,6 +71,9 @@ public static partial class NpyReader
         long count = 1;
         foreach (var dim in shape) count = dim == 0 || count <= long.MaxValue / size / dim ? count * dim
             : throw new InvalidDataException($"{name}: shape ({shapeText}) overflows");
+        long dataStart = 8 + (major == 1 ? 2 : 4) + headerLength;
+        if (storedLength - dataStart != count * size)
+            throw new InvalidDataException($"{name}: shape ({shapeText}) of '{descr}' needs {count * size} bytes, the array holds {storedLength - dataStart}");
         bool cut = shape.Length > 0 && shape[0] > maxRows;
         if (cut)
         {

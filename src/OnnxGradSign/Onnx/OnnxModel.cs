@@ -16,6 +16,9 @@ public sealed class OnnxModel
     public string ProducerVersion => Proto.ProducerVersion ?? "";
     public IReadOnlyDictionary<string, long> Opsets { get; }
     public IReadOnlyDictionary<string, TensorProto> Initializers { get; }
+
+    /// <summary>Whether some weights live in files beside the model (TensorProto.data_location EXTERNAL).</summary>
+    public bool HasExternalData => Initializers.Values.Any(t => t.DataLocation == TensorProto.Types.DataLocation.External);
     /// <summary>Graph inputs a caller must feed (initializers listed among the inputs are weights, not inputs).</summary>
     public IReadOnlyList<ValueInfoProto> Inputs { get; }
     /// <summary>The exporter the file came from (its producer_name, else its naming traits): it picks the fresh initialization's rules.</summary>
@@ -56,7 +59,9 @@ public sealed class OnnxModel
         ModelProto proto;
         try
         {
-            proto = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+            // Parsed from the stream, not a byte array: a file that is not protobuf fails at its first bytes, not after 2 GB are read.
+            using var stream = File.OpenRead(path);
+            proto = ModelProto.Parser.ParseFrom(stream);
         }
         catch (InvalidProtocolBufferException e)
         {

@@ -24,6 +24,8 @@ public sealed class ModelCache(int capacity)
             }
         }
         var model = OnnxModel.Load(path);
+        // The hash covers the model file only: weights in external files (checked at each load) are read anew every time.
+        if (model.HasExternalData) return model;
         lock (_lock)
         {
             if (!_bySha.ContainsKey(sha256))

@@ -130,6 +130,34 @@ public class MalformedModelTests : IDisposable
     }
 
     [Fact]
+    public void A_server_reads_external_data_anew_for_every_copy_of_a_model()
+    {
+        // Two byte-identical model files, one beside its weights, one beside a link out of its folder: the model file's hash is
+        // the same, so a cache keyed by it must not hand the second the first one's (checked) weights.
+        var good = Save(WithExternalBias(null, "16"), "model.onnx");
+        File.WriteAllBytes(Path.Combine(_dir, "weights.bin"), new byte[16]);
+        var other = Directory.CreateTempSubdirectory("onnx-gradsign-copy").FullName;
+        var outside = Directory.CreateTempSubdirectory("onnx-gradsign-outside").FullName;
+        try
+        {
+            File.Copy(good, Path.Combine(other, "model.onnx"));
+            File.WriteAllBytes(Path.Combine(outside, "weights.bin"), new byte[16]);
+            File.CreateSymbolicLink(Path.Combine(other, "weights.bin"), Path.Combine(outside, "weights.bin"));
+            var cache = new OnnxGradSign.Serving.ModelCache(4);
+            var sha = OnnxGradSign.Proxies.ModelScorer.Sha256(good);
+            Assert.True(cache.Get(good, sha).HasExternalData);
+            var copy = cache.Get(Path.Combine(other, "model.onnx"), sha);
+            var e = Assert.ThrowsAny<OnnxModelException>(() => OnnxImporter.Import(copy, new ImportOptions(WeightInit.Keep)));
+            Assert.Contains("outside the model's folder", e.Message);
+        }
+        finally
+        {
+            Directory.Delete(other, recursive: true);
+            Directory.Delete(outside, recursive: true);
+        }
+    }
+
+    [Fact]
     public void External_data_that_a_link_takes_outside_the_model_folder_is_refused()
     {
         // A file outside the model's folder, reached through a linked file and through a linked folder: ONNX's checker refuses
