@@ -1,3 +1,4 @@
+using System.Text.Json;
 using OnnxGradSign.Onnx.Proto;
 
 namespace OnnxGradSign.Onnx;
@@ -10,39 +11,70 @@ namespace OnnxGradSign.Onnx;
 /// </summary>
 public static class ModelChecker
 {
-    /// <summary>Ops that take exactly one input and give one output in every opset (elementwise activations and the like).</summary>
-    private static readonly HashSet<string> Unary =
-    [
-        "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Abs", "Neg", "Sqrt", "Reciprocal", "Floor", "Ceil", "Erf", "Softplus", "Softsign",
-        "Sin", "Cos", "Not", "Identity", "Elu", "Selu", "LeakyRelu", "HardSigmoid", "HardSwish", "Mish", "Gelu", "Flatten",
-        "GlobalAveragePool", "GlobalMaxPool", "Softmax", "LogSoftmax", "Shape", "Size", "Transpose", "Sign",
-    ];
+    private sealed record Schema(long Since, int[] Inputs, int[] Outputs, Dictionary<string, JsonElement> Attributes);
+
+    private sealed record Schemas(string Onnx, long Opset, Dictionary<string, Schema[]> Ops);
+
+    /// <summary>ONNX's own operator schemas (tools/make_op_schemas.py), for the default domain up to the opset they cover.</summary>
+    private static readonly Lazy<Schemas> Known = new(() =>
+    {
+        using var stream = typeof(ModelChecker).Assembly.GetManifestResourceStream("op_schemas.json")!;
+        return JsonSerializer.Deserialize<Schemas>(stream, new JsonSerializerOptions { PropertyNameCaseInsensitive = true })!;
+    });
 
     public static void Check(string path, ModelProto proto, IReadOnlyDictionary<string, TensorProto> initializers)
     {
         var domains = new HashSet<string>();
-        foreach (var opset in proto.OpsetImport)
-            if (!domains.Add(OnnxModel.NormalizeDomain(opset.Domain)))
-                throw new OnnxModelException(path, $"opset_import names the domain '{opset.Domain}' twice");
+        foreach (var import in proto.OpsetImport)
+            if (!domains.Add(OnnxModel.NormalizeDomain(import.Domain)))
+                throw new OnnxModelException(path, $"opset_import names the domain '{import.Domain}' twice");
         if (proto.IrVersion >= 3 && proto.OpsetImport.Count == 0)
             throw new OnnxModelException(path, $"IR version {proto.IrVersion} requires opset_import, and the file has none");
         if (proto.Graph.Node.Count == 0)
             throw new OnnxModelException(path, "the graph has no nodes");
-        foreach (var node in proto.Graph.Node) CheckNode(path, node, initializers);
+        long opset = proto.OpsetImport.Where(o => OnnxModel.NormalizeDomain(o.Domain) == "").Select(o => o.Version).DefaultIfEmpty(0).Max();
+        foreach (var node in proto.Graph.Node) CheckNode(path, node, initializers, opset);
     }
 
-    private static void CheckNode(string path, NodeProto node, IReadOnlyDictionary<string, TensorProto> initializers)
+    private static void CheckNode(string path, NodeProto node, IReadOnlyDictionary<string, TensorProto> initializers, long opset)
     {
         var name = OnnxModel.Describe(node);
         if (node.Attribute.GroupBy(a => a.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)
             throw new OnnxModelException(path, $"attribute '{twice.Key}' is given {twice.Count()} times", name);
-        if (node.Domain is "" or "ai.onnx" && Unary.Contains(node.OpType) && (node.Input.Count != 1 || node.Output.Count < 1))
-            throw new OnnxModelException(path, $"{node.OpType} takes one input, this node has {node.Input.Count}", name);
         if (node.Domain is not ("" or "ai.onnx")) return;
+        CheckSchema(path, node, name, opset);
         if (node.OpType is "Conv" or "ConvTranspose") CheckKernel(path, node, name, initializers);
         if (node.OpType == "Gemm" && node.Attribute.FirstOrDefault(a => a.Name is "transA" or "transB" && a.I is not (0 or 1)) is { } flag)
             throw new OnnxModelException(path, $"{flag.Name} is {flag.I}; it is a flag, 0 or 1", name);
         if (node.OpType is "Conv" or "ConvTranspose" or "MaxPool" or "AveragePool" or "LpPool") CheckWindow(path, node, name);
+    }
+
+    /// <summary>
+    /// Input and output counts, attribute types and required attributes, as ONNX's checker holds the node to the schema of its
+    /// opset. Opsets newer than the schemas' (and operators they lack) are left to the importer.
+    /// </summary>
+    private static void CheckSchema(string path, NodeProto node, string name, long opset)
+    {
+        var known = Known.Value;
+        if (opset > known.Opset || !known.Ops.TryGetValue(node.OpType, out var versions)) return;
+        var schema = versions.LastOrDefault(v => v.Since <= opset);
+        if (schema is null) return;
+        string Range(int[] r) => r[0] == r[1] ? $"{r[0]}" : r[1] == int.MaxValue ? $"at least {r[0]}" : $"{r[0]} to {r[1]}";
+        if (node.Input.Count < schema.Inputs[0] || node.Input.Count > schema.Inputs[1])
+            throw new OnnxModelException(path, $"{node.OpType}-{schema.Since} takes {Range(schema.Inputs)} input(s), this node has {node.Input.Count}", name);
+        if (node.Output.Count < schema.Outputs[0] || node.Output.Count > schema.Outputs[1])
+            throw new OnnxModelException(path, $"{node.OpType}-{schema.Since} gives {Range(schema.Outputs)} output(s), this node has {node.Output.Count}", name);
+        foreach (var attribute in node.Attribute)
+        {
+            // An untyped attribute (some old exporters leave the type unset) is read by its value field, as ONNX Runtime does.
+            if (attribute.Type == AttributeProto.Types.AttributeType.Undefined || !schema.Attributes.TryGetValue(attribute.Name, out var expected)) continue;
+            var type = (AttributeProto.Types.AttributeType)expected[0].GetInt32();
+            if (attribute.Type != type)
+                throw new OnnxModelException(path, $"attribute '{attribute.Name}' of {node.OpType} must be {type}, it is {attribute.Type}", name);
+        }
+        foreach (var (attribute, spec) in schema.Attributes)
+            if (spec[1].GetBoolean() && node.Attribute.All(a => a.Name != attribute))
+                throw new OnnxModelException(path, $"{node.OpType}-{schema.Since} requires attribute '{attribute}'", name);
     }
 
     /// <summary>Beyond any real network's window, and where libtorch's size arithmetic overflows (a SIGFPE no handler can catch).</summary>

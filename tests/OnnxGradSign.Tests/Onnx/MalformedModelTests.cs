@@ -237,7 +237,7 @@ public class MalformedModelTests : IDisposable
         yield return [empty, "no nodes", null!];
         var extra = ReluModel();
         extra.Graph.Node[0].Input.Add("x");
-        yield return [extra, "takes one input", "relu1"];
+        yield return [extra, "Relu-14 takes 1 input(s), this node has 2", "relu1"];
         var attribute = ConvModel(2, 3, 3);
         attribute.Graph.Node[0].Attribute.Add(attribute.Graph.Node[0].Attribute[0].Clone());
         yield return [attribute, "'kernel_shape' is given 2 times", "conv1"];
@@ -247,7 +247,13 @@ public class MalformedModelTests : IDisposable
         yield return [ConvModel(0), "no channels", "conv1"];
         var wrongType = ConvModel(2);
         wrongType.Graph.Node[0].Attribute.Add(new AttributeProto { Name = "kernel_shape", Type = AttributeProto.Types.AttributeType.Float, F = 3 });
-        yield return [wrongType, "list of integers", "conv1"];
+        yield return [wrongType, "'kernel_shape' of Conv must be Ints, it is Float", "conv1"];
+        var noAxis = ReluModel();
+        noAxis.Graph.Node[0].OpType = "Concat";
+        yield return [noAxis, "Concat-13 requires attribute 'axis'", "relu1"];
+        var twoOutputs = ReluModel();
+        twoOutputs.Graph.Node[0].Output.Add("extra");
+        yield return [twoOutputs, "Relu-14 gives 1 output(s), this node has 2", "relu1"];
     }
 
     [Theory]
