@@ -50,6 +50,7 @@ public static class ModelInspector
             if (fromNodes > 0)
                 rules.Add($"{fromNodes} parameter tensor(s) come from Constant/ConstantOfShape nodes or constant subgraphs, not initializers: " +
                     "trained and re-initialized like initializers");
+            rules.Add(RunOnSyntheticSamples(model, imported));
             int placeholders = trainable.Count(p => p.IsLayerWeight && p.Count > 1 && IsOneRepeatedValue(imported.TensorOf(p)));
             if (placeholders > 0)
                 warnings.Add($"{placeholders} layer weight(s) hold one repeated value: placeholders, as in ONNX's \"light\" models " +
@@ -71,6 +72,36 @@ public static class ModelInspector
     }
 
     /// <summary>How scoring feeds an input: image layout, token ids, or as given.</summary>
+    /// <summary>
+    /// Runs the graph once on synthetic samples, as score will feed it, so that contradictions only shapes reveal (matrices that
+    /// cannot multiply, axes out of range) are reported naming the node, and says which batch sizes the graph takes.
+    /// </summary>
+    private static string RunOnSyntheticSamples(OnnxModel model, ImportedModel imported)
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        TorchSharp.torch.Tensor x;
+        try
+        {
+            long declared = InputPreparation.DeclaredShape(model.Inputs[0]) is [> 0 and var b, ..] ? b : 0;
+            x = InputPreparation.Batch(model, null, Math.Max(2, declared), Normalization.None, 0).X;
+            var sides = SideInputs.For(model, null, null);
+            if (sides.Count > 0) imported.SideInputs = n => sides.Select(s => s.Make(n)).ToArray();
+        }
+        catch (ArgumentException e)
+        {
+            return $"shapes: not run on synthetic samples ({e.Message.Replace($"{model.Path}: ", "")})";
+        }
+        var fixedBatch = FixedBatchDetection.Detect(imported, x);
+        imported.FixedBatch = fixedBatch?.Size;
+        using (TorchSharp.torch.no_grad())
+        {
+            imported.Run.BatchNorm = BatchNormMode.PerSample;
+            imported.forward([x]); // a contradiction is the model's error, naming the node
+        }
+        return fixedBatch is null ? "batch: any size (the graph ran on synthetic samples)"
+            : $"batch: fixed at {fixedBatch.Size} ({fixedBatch.Evidence}); score runs it in passes of {fixedBatch.Size}";
+    }
+
     /// <summary>How score feeds each input after the first (Data.SideInputs), or what it needs to be told.</summary>
     private static IEnumerable<string> SideInputRules(OnnxModel model)
     {

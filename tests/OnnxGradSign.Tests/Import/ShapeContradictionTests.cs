@@ -44,6 +44,21 @@ public class ShapeContradictionTests
     }
 
     [Fact]
+    public void Inspect_runs_the_graph_once_and_reports_a_contradiction_naming_the_node()
+    {
+        var graph = new TestGraph(13).Input("x", -1, 4).RandomInitializer("w", 5, 3).Node("Gemm", ["x", "w"], ["y"]).Output("y");
+        var path = Path.Combine(Path.GetTempPath(), $"contradiction-{Guid.NewGuid():N}.onnx");
+        File.WriteAllBytes(path, graph.Proto.ToByteArray());
+        try
+        {
+            var report = OnnxGradSign.Reporting.ModelInspector.Inspect(path);
+            Assert.Contains("node 'Gemm_0'", report.Error);
+            Assert.Contains("cannot be multiplied", report.Error);
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Fact]
     public void A_loss_that_no_weight_reaches_is_scored_without_aborting()
     {
         // The output is a constant: nothing trainable reaches the loss, which libtorch's autograd would refuse by terminating.
