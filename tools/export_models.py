@@ -20,6 +20,7 @@ import torch
 from onnx import numpy_helper
 
 import candidates
+from protobuf_wire import fields
 
 TRAINING = torch.onnx.TrainingMode.TRAINING
 EVAL = torch.onnx.TrainingMode.EVAL
@@ -75,46 +76,15 @@ def export(module, mode, opset, sample_shape=(1, 28, 28), dtype=torch.float32):
     return model
 
 
-def _varint(buf, pos):
-    value = shift = 0
-    while True:
-        byte = buf[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            return value, pos
-
-
-def _fields(buf):
-    """Yield (field number, value) of a serialized protobuf message; length-delimited values are bytes."""
-    pos = 0
-    while pos < len(buf):
-        key, pos = _varint(buf, pos)
-        field, wire_type = key >> 3, key & 7
-        if wire_type == 0:
-            value, pos = _varint(buf, pos)
-        elif wire_type == 1:
-            value, pos = buf[pos:pos + 8], pos + 8
-        elif wire_type == 2:
-            size, pos = _varint(buf, pos)
-            value, pos = buf[pos:pos + size], pos + size
-        elif wire_type == 5:
-            value, pos = buf[pos:pos + 4], pos + 4
-        else:
-            raise ValueError(f"unsupported protobuf wire type {wire_type}")
-        yield field, value
-
-
 def raw_op_histogram(data):
     """Node op_type counts of a serialized ModelProto, read without the onnx package
     (ModelProto.graph = 7, GraphProto.node = 1, NodeProto.op_type = 4)."""
     counts = collections.Counter()
-    for field, graph in _fields(data):
+    for field, graph, _, _ in fields(data):
         if field == 7:
-            for field, node in _fields(graph):
+            for field, node, _, _ in fields(graph):
                 if field == 1:
-                    counts.update(value.decode() for field, value in _fields(node) if field == 4)
+                    counts.update(value.decode() for field, value, _, _ in fields(node) if field == 4)
     return counts
 
 

@@ -51,6 +51,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tools/
+import protobuf_wire  # noqa: E402
+
 CLASSES = ("control", "crash", "hang", "memory", "silent", "leak")
 REPORT_CLASSES = CLASSES + ("serve",)  # serve: the protocol probes, final health and exit of the serve run
 MODEL_COMMANDS = ("inspect", "verify", "score", "serve")
@@ -944,33 +947,7 @@ def _(folder, root):
 
 def _top_fields(data):
     """[(field, start, end)] of the top-level fields of a serialized message."""
-    pos, out = 0, []
-    while pos < len(data):
-        start = pos
-        tag, pos = _read_varint(data, pos)
-        wire = tag & 7
-        if wire == 0:
-            _, pos = _read_varint(data, pos)
-        elif wire == 2:
-            n, pos = _read_varint(data, pos)
-            pos += n
-        elif wire == 1:
-            pos += 8
-        elif wire == 5:
-            pos += 4
-        out.append((tag >> 3, start, pos))
-    return out
-
-
-def _read_varint(data, pos):
-    shift = value = 0
-    while True:
-        b = data[pos]
-        pos += 1
-        value |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            return value, pos
+    return [(field, start, end) for field, _, start, end in protobuf_wire.fields(data)]
 
 
 @case("truncated_before_opset", "silent", "protobuf",
@@ -1084,7 +1061,7 @@ def _nested_if_model(depth):
     rest = b"".join(data[s:e] for f, s, e in fields if f != 7)
     [(gs, ge)] = [(s, e) for f, s, e in fields if f == 7]
     graph = data[gs:ge]
-    _, body_start = _read_varint(graph, 1)  # skip the graph field's key and length
+    _, body_start = protobuf_wire.read_varint(graph, 1)  # skip the graph field's key and length
     return rest + ld(7, ld(1, top_if) + graph[body_start:])  # the If node first, so the graph stays topologically sorted
 
 
@@ -1238,11 +1215,6 @@ def fs_case(name, cls, description, **kw):
     return case(name, cls, "filesystem", description, **kw)
 
 
-@fs_case("symlink_dangling", "crash", "model.onnx -> /nonexistent/model.onnx")
-def _(folder, root):
-    os.symlink("/nonexistent/model.onnx", folder / "model.onnx")
-
-
 @fs_case("symlink_loop", "crash", "a.onnx -> b.onnx -> a.onnx")
 def _(folder, root):
     os.symlink("b.onnx", folder / "a.onnx")
@@ -1360,19 +1332,17 @@ def _(folder, root):
     return dict(target="{d}models", names=["models"])
 
 
-@fs_case("dev_zero_model", "memory", "model.onnx -> /dev/zero")
-def _(folder, root):
-    os.symlink("/dev/zero", folder / "model.onnx")
+def _link_model_to(target):
+    return lambda folder, root: os.symlink(target, folder / "model.onnx")
 
 
-@fs_case("dev_urandom_model", "memory", "model.onnx -> /dev/urandom")
-def _(folder, root):
-    os.symlink("/dev/urandom", folder / "model.onnx")
-
-
-@fs_case("proc_file_model", "crash", "model.onnx -> /proc/self/status (a 0-size 'regular' file that is not)")
-def _(folder, root):
-    os.symlink("/proc/self/status", folder / "model.onnx")
+# The model file as a link to something that is not a model.
+for _name, _cls, _target, _why in [
+        ("symlink_dangling", "crash", "/nonexistent/model.onnx", ""),
+        ("dev_zero_model", "memory", "/dev/zero", ""),
+        ("dev_urandom_model", "memory", "/dev/urandom", ""),
+        ("proc_file_model", "crash", "/proc/self/status", " (a 0-size 'regular' file that is not)")]:
+    fs_case(_name, _cls, f"model.onnx -> {_target}{_why}")(_link_model_to(_target))
 
 
 @fs_case("folder_named_x_onnx", "silent", "an empty folder named x.onnx given as the model")
