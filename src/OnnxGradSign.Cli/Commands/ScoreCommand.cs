@@ -41,6 +41,11 @@ public static class ScoreCommand
         };
         loss.AcceptOnlyFromAmong("auto", "cross-entropy", "bce", "mse");
         var output = new Option<string?>("--output-name") { Description = "Graph output to score (default: the first)" };
+        var outputs = new Option<string>("--outputs")
+        {
+            Description = "one (the first output, or --output-name) | all (the per-sample loss sums every float output's)", DefaultValueFactory = _ => "one",
+        };
+        outputs.AcceptOnlyFromAmong("one", "all");
         var inputShapes = CommonOptions.InputShapes();
         var inputValues = CommonOptions.InputValues();
         var device = CommonOptions.Device();
@@ -60,7 +65,7 @@ public static class ScoreCommand
 
         var command = new Command("score", "Score candidate networks with GradSign and peer zero-cost proxies, best first")
         {
-            paths, proxy, init, seed, seeds, engine, threads, data, batch, mean, std, reduce, scope, loss, output, inputShapes, inputValues, device, maxMemory, perLayer, float64, format, file, failFast, shard, cache, resume, retryErrors, workers, timeout, maxRss,
+            paths, proxy, init, seed, seeds, engine, threads, data, batch, mean, std, reduce, scope, loss, output, outputs, inputShapes, inputValues, device, maxMemory, perLayer, float64, format, file, failFast, shard, cache, resume, retryErrors, workers, timeout, maxRss,
         };
         command.SetAction(parse =>
         {
@@ -85,6 +90,7 @@ public static class ScoreCommand
                     Params = parse.GetValue(scope)!,
                     Loss = parse.GetValue(loss)!,
                     OutputName = parse.GetValue(output),
+                    Outputs = parse.GetValue(outputs)!,
                     Device = parse.GetValue(device)!,
                     MaxMemory = parse.GetValue(maxMemory),
                     PerLayer = parse.GetValue(perLayer),

@@ -44,9 +44,9 @@ public static class EngineBenchmark
     {
         using var scope = NewDisposeScope();
         model.Run.BatchNorm = BatchNormMode.Batch;
-        var output = model.forward([x])[settings.OutputIndex];
+        var outputs = model.forward([x]);
         var parameters = model.parameters().Cast<Tensor>().ToList();
-        Autograd.Grad(Losses.SumOfPerSample(output, y, settings.Loss), parameters);
+        Autograd.Grad(Losses.SumOfPerSample(outputs, y, settings, 0, x.shape[0]), parameters);
     }
 
     private static void Dispose(SignSums sums)

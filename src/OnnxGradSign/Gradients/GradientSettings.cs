@@ -1,3 +1,5 @@
+using static TorchSharp.torch;
+
 namespace OnnxGradSign.Gradients;
 
 public enum EngineKind { Auto, Loop, Vectorized }
@@ -11,6 +13,10 @@ public enum LossKind { Auto, CrossEntropy, BinaryCrossEntropy, Mse }
 /// <summary>Weights: Conv/ConvTranspose/Linear weights, as GradSign scores them. All: every trainable parameter.</summary>
 public enum ParameterScope { Weights, All }
 
+/// <summary>An output scored besides the first (`--outputs all`): its loss and the labels or targets it is compared with.</summary>
+public sealed record ExtraHead(int Output, LossKind Loss, Tensor Labels);
+
+/// <summary>How per-sample losses are taken: on output <see cref="OutputIndex"/> against the batch's labels, plus every extra head.</summary>
 public sealed record GradientSettings(
     LossKind Loss = LossKind.CrossEntropy,
     ParameterScope Scope = ParameterScope.Weights,
@@ -18,4 +24,6 @@ public sealed record GradientSettings(
     long MaxMemoryBytes = GradientSettings.DefaultMaxMemory)
 {
     public const long DefaultMaxMemory = 2L << 30;
+
+    public IReadOnlyList<ExtraHead> ExtraHeads { get; init; } = [];
 }

@@ -17,8 +17,7 @@ public static class LoopEngine
         {
             using var scope = NewDisposeScope();
             var xi = x.narrow(0, i, 1).detach().requires_grad_(floatInput);
-            var output = model.forward([xi])[settings.OutputIndex];
-            var loss = Losses.SumOfPerSample(output, y.narrow(0, i, 1), settings.Loss);
+            var loss = Losses.SumOfPerSample(model.forward([xi]), y, settings, i, 1);
             var targets = scored.Select(model.TensorOf).Concat(floatInput ? [xi] : []).ToList();
             var grads = Autograd.Grad(loss, targets);
             for (int k = 0; k < scored.Count; k++)

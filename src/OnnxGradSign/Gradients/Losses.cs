@@ -56,6 +56,14 @@ public static class Losses
         };
     }
 
-    /// <summary>The batch's mean loss, as the zero-cost proxies' reference code computes it on the whole batch.</summary>
-    public static Tensor Mean(Tensor output, Tensor labels, LossKind kind) => SumOfPerSample(output, labels, kind) / labels.shape[0];
+    /// <summary>
+    /// The per-sample losses of samples [start, start+count) of the batch summed, over the scored output and every extra head:
+    /// the graph's outputs for those samples against the matching labels of each head.
+    /// </summary>
+    public static Tensor SumOfPerSample(Tensor[] outputs, Tensor labels, GradientSettings settings, long start, long count)
+    {
+        var loss = SumOfPerSample(outputs[settings.OutputIndex], labels.narrow(0, start, count), settings.Loss);
+        foreach (var head in settings.ExtraHeads) loss = loss + SumOfPerSample(outputs[head.Output], head.Labels.narrow(0, start, count), head.Loss);
+        return loss;
+    }
 }

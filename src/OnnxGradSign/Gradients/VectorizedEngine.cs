@@ -38,8 +38,7 @@ public static class VectorizedEngine
                 calls.Clear();
                 long n = Math.Min(chunk, x.shape[0] - start);
                 var xc = x.narrow(0, start, n).detach().requires_grad_(floatInput);
-                var output = model.forward([xc])[settings.OutputIndex];
-                var loss = Losses.SumOfPerSample(output, y.narrow(0, start, n), settings.Loss);
+                var loss = Losses.SumOfPerSample(model.forward([xc]), y, settings, start, n);
                 CheckCalls(calls, scored, n);
                 var grads = Autograd.Grad(loss, calls.Select(c => c.Output).Concat(floatInput ? [xc] : []).ToList());
                 for (int k = 0; k < calls.Count; k++)

@@ -19,7 +19,7 @@ public static class GradientProxies
         using var scope = NewDisposeScope();
         var weights = c.Weights;
         var g = c.Batch.Weights.Values.Select(t => t.detach()).ToArray();
-        var withGraph = c.GradientsOfMeanLoss(c.X, c.Y, weights, createGraph: true);
+        var withGraph = c.GradientsOfMeanLoss(0, c.X.shape[0], weights, createGraph: true);
         var z = withGraph.Zip(g, (a, b) => (a * b).sum()).Aggregate((a, b) => a + b);
         var targets = weights.Select(c.Model.TensorOf).ToList();
         var hg = Autograd.Grad(z, targets);
@@ -47,8 +47,8 @@ public static class GradientProxies
         long half = c.X.shape[0] / 2;
         if (half == 0) throw new ArgumentException("zico needs a batch of at least 2 samples");
         var weights = c.Weights;
-        var first = c.GradientsOfMeanLoss(c.X.narrow(0, 0, half), c.Y.narrow(0, 0, half), weights);
-        var second = c.GradientsOfMeanLoss(c.X.narrow(0, half, half), c.Y.narrow(0, half, half), weights);
+        var first = c.GradientsOfMeanLoss(0, half, weights);
+        var second = c.GradientsOfMeanLoss(half, half, weights);
         return first.Zip(second, (a, b) =>
         {
             var both = stack([a.detach(), b.detach()]);

@@ -47,7 +47,7 @@ public static class ModelScorer
             long parameters = 0;
             FixedBatch? fixedBatch = null;
             var loss = settings.Loss;
-            long outputValues = 0;
+            (long Values, bool Float)[] outputs = [];
             foreach (var seed in settings.Seeds)
             {
                 using var scope = NewDisposeScope();
@@ -71,12 +71,13 @@ public static class ModelScorer
                     imported.FixedBatch = size;
                     (x, y) = (x.narrow(0, 0, x.shape[0] / size * size), y.narrow(0, 0, x.shape[0] / size * size));
                 }
-                if (seed == settings.Seeds[0]) outputValues = ValuesPerSample(imported, x, outputIndex);
+                if (seed == settings.Seeds[0]) outputs = OutputSizes(imported, x);
                 // Synthetic labels range over the classes the scored output really has (its declared shape may be missing or another head's).
                 if (data is null)
-                    y = InputPreparation.Batch(model, data, settings.BatchSize, settings.Normalization, seed, Math.Max(outputValues, 2), settings.InputShapes).Y
+                    y = InputPreparation.Batch(model, data, settings.BatchSize, settings.Normalization, seed, Math.Max(outputs[outputIndex].Values, 2), settings.InputShapes).Y
                         .narrow(0, 0, x.shape[0]).to(device);
-                if (seed == settings.Seeds[0]) loss = Losses.Resolve(settings.Loss, outputValues, y);
+                if (seed == settings.Seeds[0]) loss = Losses.Resolve(settings.Loss, outputs[outputIndex].Values, y);
+                var heads = settings.AllOutputs ? ExtraHeads(model, outputs, outputIndex, settings.Loss, x.shape[0], seed, device, warnings) : [];
                 ImportedModel Reimport()
                 {
                     var copy = Import(model, options, device, settings.Float64);
@@ -85,7 +86,7 @@ public static class ModelScorer
                     return copy;
                 }
                 var context = new ProxyContext(imported, x, y,
-                    new GradientSettings(loss, settings.Params, outputIndex, settings.MaxMemoryBytes), settings.Engine, settings.Reduce,
+                    new GradientSettings(loss, settings.Params, outputIndex, settings.MaxMemoryBytes) { ExtraHeads = heads }, settings.Engine, settings.Reduce,
                     Reimport);
                 foreach (var proxy in settings.Proxies)
                 {
@@ -115,7 +116,7 @@ public static class ModelScorer
                 Params = parameters,
                 Engine = engine,
                 LossUsed = Losses.Name(loss),
-                Output = model.Outputs[outputIndex].Name,
+                Output = settings.AllOutputs ? "all" : model.Outputs[outputIndex].Name,
                 Warnings = warnings.Concat(failures).Distinct().Concat(signs is null ? [] : Warnings(signs)).ToList(),
                 Layers = layers,
                 Seconds = clock.Elapsed.TotalSeconds,
@@ -135,13 +136,38 @@ public static class ModelScorer
     private static Func<long, Tensor[]>? Feed(IReadOnlyList<SideInput> inputs, Device device, bool float64) =>
         inputs.Count == 0 ? null : n => inputs.Select(i => i.Make(n)).Select(t => (float64 && t.is_floating_point() ? t.to_type(ScalarType.Float64) : t).to(device)).ToArray();
 
-    /// <summary>How many values one sample's output has, from a forward pass of one sample.</summary>
-    private static long ValuesPerSample(ImportedModel model, Tensor x, int outputIndex)
+    /// <summary>How many values one sample's output has, and whether it is a float (differentiable), for each output: one sample's forward pass.</summary>
+    private static (long Values, bool Float)[] OutputSizes(ImportedModel model, Tensor x)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         model.Run.BatchNorm = BatchNormMode.PerSample;
-        return model.forward([x.narrow(0, 0, 1)])[outputIndex].NumberOfElements;
+        return model.forward([x.narrow(0, 0, 1)]).Select(o => (o.NumberOfElements, o.is_floating_point())).ToArray();
+    }
+
+    /// <summary>
+    /// With every output scored: each float output besides the first scored one, its loss resolved from its own size, compared
+    /// with seeded random labels over its own classes (the data's labels belong to the first); integer outputs are left out.
+    /// </summary>
+    private static List<ExtraHead> ExtraHeads(OnnxModel model, (long Values, bool Float)[] outputs, int scored, LossKind requested, long samples,
+        long seed, Device device, List<string> warnings)
+    {
+        var heads = new List<ExtraHead>();
+        for (int k = 0; k < outputs.Length; k++)
+        {
+            if (k == scored) continue;
+            if (!outputs[k].Float)
+            {
+                warnings.Add($"output '{model.Outputs[k].Name}' holds integers (no gradient): left out of the summed loss");
+                continue;
+            }
+            var labels = randint(0, Math.Max(outputs[k].Values, 2), [samples], generator: new Generator((ulong)(seed * 1_000_003 + k))).to(device);
+            heads.Add(new ExtraHead(k, Losses.Resolve(requested, outputs[k].Values, labels), labels));
+        }
+        if (heads.Count > 0)
+            warnings.Add($"the loss sums {heads.Count + 1} outputs' per-sample losses ({string.Join(", ", heads.Select(h => $"'{model.Outputs[h.Output].Name}' {Losses.Name(h.Loss)}"))} " +
+                "besides the first); outputs after the first are compared with seeded random labels");
+        return heads;
     }
 
     private static string FixedBatchWarning(FixedBatch batch, long samples)

@@ -39,8 +39,14 @@ public sealed class ProxyContext(ImportedModel model, Tensor x, Tensor y, Gradie
 
     public BatchGradients Batch => _batch ??= ComputeBatch();
 
-    /// <summary>The model's output for the given input, with BatchNorm as asked and the weight-layer calls observed.</summary>
+    /// <summary>The model's scored output for the given input, with BatchNorm as asked and the weight-layer calls observed.</summary>
     public (Tensor Output, List<WeightLayerCall> Calls) Forward(Tensor input, BatchNormMode batchNorm, ImportedModel? other = null)
+    {
+        var (outputs, calls) = ForwardAll(input, batchNorm, other);
+        return (outputs[Gradients.OutputIndex], calls);
+    }
+
+    private (Tensor[] Outputs, List<WeightLayerCall> Calls) ForwardAll(Tensor input, BatchNormMode batchNorm, ImportedModel? other = null)
     {
         var model = other ?? Model;
         var calls = new List<WeightLayerCall>();
@@ -48,7 +54,7 @@ public sealed class ProxyContext(ImportedModel model, Tensor x, Tensor y, Gradie
         model.Run.OnWeightLayer = calls.Add;
         try
         {
-            return (model.forward([input])[Gradients.OutputIndex], calls);
+            return (model.forward([input]), calls);
         }
         finally
         {
@@ -56,22 +62,22 @@ public sealed class ProxyContext(ImportedModel model, Tensor x, Tensor y, Gradie
         }
     }
 
-    /// <summary>Gradients of the batch's mean loss (batch statistics, as in train mode) with respect to the given weights.</summary>
-    public Tensor[] GradientsOfMeanLoss(Tensor x, Tensor y, IReadOnlyList<ParameterInfo> weights, bool createGraph = false)
+    /// <summary>Gradients of the mean loss of samples [start, start+count) (batch statistics, as in train mode) with respect to the given weights.</summary>
+    public Tensor[] GradientsOfMeanLoss(long start, long count, IReadOnlyList<ParameterInfo> weights, bool createGraph = false)
     {
-        var (output, _) = Forward(x, BatchNormMode.Batch);
+        var (outputs, _) = ForwardAll(X.narrow(0, start, count), BatchNormMode.Batch);
         var targets = weights.Select(Model.TensorOf).ToList();
         // TorchSharp keeps retain_graph false unless told, even with create_graph (PyTorch ties the two): a second backward needs it.
-        var grads = Autograd.Grad(Losses.Mean(output, y, Gradients.Loss), targets, retainGraph: createGraph, createGraph: createGraph);
+        var grads = Autograd.Grad(Losses.SumOfPerSample(outputs, Y, Gradients, start, count) / count, targets, retainGraph: createGraph, createGraph: createGraph);
         return grads.Select((g, k) => g ?? zeros_like(targets[k])).ToArray();
     }
 
     private BatchGradients ComputeBatch()
     {
         var weights = Weights;
-        var (output, calls) = Forward(X, BatchNormMode.Batch);
+        var (outputs, calls) = ForwardAll(X, BatchNormMode.Batch);
         var targets = weights.Select(Model.TensorOf).Concat(calls.Select(c => c.Output)).ToList();
-        var grads = Autograd.Grad(Losses.Mean(output, Y, Gradients.Loss), targets);
+        var grads = Autograd.Grad(Losses.SumOfPerSample(outputs, Y, Gradients, 0, X.shape[0]) / X.shape[0], targets);
         var byWeight = weights.Select((w, k) => (w, g: grads[k] ?? zeros_like(targets[k]))).ToDictionary(p => p.w, p => p.g);
         var layers = calls.Select((c, k) => new LayerGradient(c, grads[weights.Count + k] ?? zeros_like(c.Output))).ToList();
         return new BatchGradients(byWeight, JoinPasses(layers));

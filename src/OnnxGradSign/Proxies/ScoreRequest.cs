@@ -26,6 +26,7 @@ public sealed record ScoreRequest
     public string Params { get; init; } = "weights";
     public string Loss { get; init; } = "auto";
     public string? OutputName { get; init; }
+    public string Outputs { get; init; } = "one";
     public string Device { get; init; } = "auto";
     public long MaxMemory { get; init; } = GradientSettings.DefaultMaxMemory >> 20;
     public bool PerLayer { get; init; }
@@ -52,7 +53,8 @@ public sealed record ScoreRequest
             Positive(MaxMemory, "max_memory") << 20,
             PerLayer,
             ResolveDevice(Device),
-            Float64) { Proxies = ProxySelection.Needed(proxies), InputShapes = InputShape, InputValues = InputValue };
+            Float64) { Proxies = ProxySelection.Needed(proxies), InputShapes = InputShape, InputValues = InputValue,
+            AllOutputs = Choose(Outputs, "outputs", ("one", false), ("all", true)) };
         return new ScoringRun(files, proxies, settings, DataChoice.Resolve(Data, Paths, files, settings.BatchSize), this);
     }
 

@@ -29,9 +29,13 @@ public sealed record ScoreSettings(
         version = ResultsVersion, proxies = Proxies.Select(p => p.Name), init = Init.ToString(), seeds = Seeds, engine = Engine.ToString(), batch = BatchSize,
         reduce = Reduce.ToString(), scope = Params.ToString(), loss = Loss.ToString(), output = Output, mean = Normalization.Mean, std = Normalization.Std,
         perLayer = PerLayer, device = Device, float64 = Float64, data = data?.Fingerprint ?? "synthetic",
+        allOutputs = AllOutputs,
         inputShapes = InputShapes?.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={string.Join(",", kv.Value)}"),
         inputValues = InputValues?.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}"),
     });
+
+    /// <summary>Every output scored: the per-sample loss is the sum over the graph's float outputs (`--outputs all`).</summary>
+    public bool AllOutputs { get; init; }
 
     /// <summary>Shapes for inputs with symbolic axes besides the batch (a symbolic batch axis stays −1).</summary>
     public IReadOnlyDictionary<string, long[]>? InputShapes { get; init; }

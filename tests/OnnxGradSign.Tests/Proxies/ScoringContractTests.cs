@@ -80,6 +80,11 @@ public sealed class ScoringContractTests : IDisposable
         Assert.Contains(first.Warnings, w => w.Contains("zero gradient") && w.Contains("w2"));
         var second = Scored(path, Exact with { Output = "boxes" });
         Assert.Contains(second.Warnings, w => w.Contains("w1"));
+        // Every head scored: both weights are reached, and the sum of the two heads' own scores is what GradSign sees.
+        var all = Scored(path, Exact with { AllOutputs = true });
+        Assert.Contains(all.Warnings, w => w.Contains("sums 2 outputs' per-sample losses"));
+        Assert.DoesNotContain(all.Warnings, w => w.Contains("zero gradient"));
+        Assert.Equal("all", all.Output);
     }
 
     [Fact]
