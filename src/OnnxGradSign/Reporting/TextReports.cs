@@ -8,6 +8,20 @@ namespace OnnxGradSign.Reporting;
 /// <summary>Human-readable renderings of the reports (the json format carries the same content).</summary>
 public static class TextReports
 {
+    /// <summary>The backend suite's pass rate (over all cases, and over those not refused on purpose), then each case not passing.</summary>
+    public static string Conformance(IReadOnlyList<CaseResult> results)
+    {
+        var sb = new StringBuilder();
+        int pass = results.Count(r => r.Verdict == CaseVerdict.Pass), refused = results.Count(r => r.Verdict == CaseVerdict.Refused);
+        foreach (var r in results.Where(r => r.Verdict != CaseVerdict.Pass).OrderBy(r => r.Verdict).ThenBy(r => r.Case, StringComparer.Ordinal))
+            sb.AppendLine($"{r.Verdict,-12} {r.Case,-58} {r.Ops,-24} {r.Detail}");
+        foreach (var verdict in Enum.GetValues<CaseVerdict>())
+            sb.AppendLine($"{verdict,-12} {results.Count(r => r.Verdict == verdict),5}");
+        sb.AppendLine($"{pass} of {results.Count} cases pass ({100.0 * pass / results.Count:F1}%); {pass} of {results.Count - refused} " +
+            $"not refused on purpose ({100.0 * pass / Math.Max(1, results.Count - refused):F1}%)");
+        return sb.ToString();
+    }
+
     public static string Inspection(InspectionReport r)
     {
         var sb = new StringBuilder();

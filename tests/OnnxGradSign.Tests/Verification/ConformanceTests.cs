@@ -1,46 +1,45 @@
-using OnnxGradSign.Import;
-using OnnxGradSign.Onnx;
-using OnnxGradSign.Onnx.Proto;
 using OnnxGradSign.Verification;
-using static TorchSharp.torch;
 
 namespace OnnxGradSign.Tests.Verification;
 
 /// <summary>
-/// ONNX's own backend test cases converted from PyTorch: import each model and compare with its stored outputs.
-/// Every case in the shared data applies (the loss case, PoissonNLLLoss without reduction, is plain Exp/Mul/Sub arithmetic).
+/// ONNX's own backend test cases (BackendSuite): the PyTorch-converted and operator cases in ../shared, each of which must pass,
+/// and Debian's libonnx-testdata, whose passing cases (backend_passing.txt, written from `onnx-gradsign conformance`) must keep
+/// passing, and whose refusals are only those documented as on purpose.
 /// </summary>
 public class ConformanceTests
 {
     public static IEnumerable<object[]> Cases() =>
-        !Directory.Exists(TestPaths.Conformance) ? [] :
-        Directory.EnumerateDirectories(TestPaths.Conformance).SelectMany(Directory.EnumerateDirectories)
-            .Where(d => File.Exists(Path.Combine(d, "model.onnx")))
-            .Select(d => Path.GetRelativePath(TestPaths.Conformance, d))
-            .Order(StringComparer.Ordinal)
-            .Select(c => new object[] { c });
+        BackendSuite.Cases(TestPaths.Conformance, "pytorch-converted", "pytorch-operator").Select(c => new object[] { Path.GetRelativePath(TestPaths.Conformance, c) });
 
     [ConformanceTheory]
     [MemberData(nameof(Cases))]
     public void Matches_stored_outputs(string testCase)
     {
-        using var scope = NewDisposeScope();
-        var folder = Path.Combine(TestPaths.Conformance, testCase);
-        var model = OnnxModel.Load(Path.Combine(folder, "model.onnx"));
-        using var imported = OnnxImporter.Import(model, new ImportOptions(WeightInit.Keep));
-        var data = Path.Combine(folder, "test_data_set_0");
-        var inputs = Enumerable.Range(0, model.Inputs.Count).Select(i => ReadTensor(Path.Combine(data, $"input_{i}.pb"))).ToArray();
-        Tensor[] outputs;
-        using (no_grad()) outputs = imported.forward(inputs);
-
-        for (int k = 0; k < outputs.Length; k++)
-        {
-            var expected = ReadTensor(Path.Combine(data, $"output_{k}.pb"));
-            var comparison = ModelVerifier.Compare(imported.OutputNames[k], outputs[k], expected, new Tolerance(1e-3, 1e-5));
-            Assert.True(comparison.WithinTolerance,
-                $"{testCase} output {k}: shape [{string.Join(",", outputs[k].shape)}] vs [{string.Join(",", expected.shape)}], max abs {comparison.MaxAbsoluteError}, max rel {comparison.MaxRelativeError}");
-        }
+        var result = BackendSuite.Run(Path.Combine(TestPaths.Conformance, testCase));
+        Assert.True(result.Verdict == CaseVerdict.Pass, $"{testCase}: {result.Verdict} {result.Detail}");
     }
 
-    private static Tensor ReadTensor(string path) => TensorData.ToTensor(TensorProto.Parser.ParseFrom(File.ReadAllBytes(path)));
+    private static readonly string Passing = Path.Combine(TestPaths.RepoRoot, "tests", "OnnxGradSign.Tests", "Verification", "backend_passing.txt");
+
+    [BackendSuiteFact]
+    public void Every_backend_case_that_passed_still_passes_and_refusals_are_documented()
+    {
+        var results = BackendSuite.Cases(BackendSuite.DebianData, "node", "simple", "pytorch-converted", "pytorch-operator")
+            .Select(BackendSuite.Run).ToList();
+        var passing = File.ReadAllLines(Passing).ToHashSet();
+        var regressed = results.Where(r => passing.Contains(r.Case) && r.Verdict != CaseVerdict.Pass).Select(r => $"{r.Case}: {r.Verdict} {r.Detail}").ToList();
+        Assert.True(regressed.Count == 0, string.Join("\n", regressed));
+        Assert.All(results.Where(r => r.Verdict == CaseVerdict.Refused),
+            r => Assert.True(BackendSuite.RefusedOnPurpose.Values.Contains(r.Detail) || r.Detail is "strings" or "sequences/optionals", r.Case));
+    }
+}
+
+/// <summary>A fact over Debian's libonnx-testdata, skipped (not passed) where it is not installed.</summary>
+public sealed class BackendSuiteFactAttribute : FactAttribute
+{
+    public BackendSuiteFactAttribute()
+    {
+        if (!Directory.Exists(Path.Combine(BackendSuite.DebianData, "node"))) Skip = $"libonnx-testdata not installed ({BackendSuite.DebianData})";
+    }
 }
