@@ -24,6 +24,7 @@ public sealed class OpRegistry
         Ops.ReductionOps.Register(registry);
         Ops.TensorOps.Register(registry);
         Ops.ResamplingOps.Register(registry);
+        Ops.IndexingOps.Register(registry);
         return registry;
     }
 

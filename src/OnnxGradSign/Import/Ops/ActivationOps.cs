@@ -34,6 +34,14 @@ public static class ActivationOps
             var approximate = n.String("approximate", "none") == "tanh" ? TorchSharp.Modules.GELU.Approximate.tanh : TorchSharp.Modules.GELU.Approximate.none;
             return t => F.gelu(t, approximate);
         });
+        Activation(registry, "ThresholdedRelu", 10, n => { double alpha = n.Float("alpha", 1f); return t => where(t > alpha, t, zeros_like(t)); });
+        Activation(registry, "Shrink", 9, n =>
+        {
+            double bias = n.Float("bias", 0f), lambd = n.Float("lambd", 0.5f);
+            return t => where(t < -lambd, t + bias, where(t > lambd, t - bias, zeros_like(t)));
+        });
+        registry.Add("Hardmax", [1, 11], node => Coerced2D(node, OneHotOfMax));
+        registry.Add("Hardmax", 13, node => Along(node, OneHotOfMax));
         registry.Add("PRelu", [1, 6, 7, 9, 16], PRelu);
         registry.Add("Clip", [1, 6], node =>
         {
@@ -52,6 +60,10 @@ public static class ActivationOps
         registry.Add("LogSoftmax", [1, 11], node => Coerced2D(node, (t, axis) => t.log_softmax(axis)));
         registry.Add("LogSoftmax", 13, node => Along(node, (t, axis) => t.log_softmax(axis)));
     }
+
+    /// <summary>1 at the first maximum along the axis, 0 elsewhere (Hardmax).</summary>
+    private static Tensor OneHotOfMax(Tensor t, long axis) =>
+        zeros_like(t).scatter(axis, t.argmax(axis, keepdim: true), ones_like(t));
 
     private static void Activation(OpRegistry registry, string op, long[] versions, Func<NodeContext, Func<Tensor, Tensor>> make) =>
         registry.Add(op, versions, node => { var f = make(node); return Single(i => f(i[0]!)); });

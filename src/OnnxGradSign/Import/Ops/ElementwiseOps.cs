@@ -38,6 +38,23 @@ public static class ElementwiseOps
         Unary(registry, "Sin", t => t.sin());
         Unary(registry, "Cos", t => t.cos());
         Unary(registry, "Not", t => t.logical_not());
+        foreach (var (op, f) in new (string, Func<Tensor, Tensor>)[]
+            { ("Tan", t => t.tan()), ("Asin", t => t.asin()), ("Acos", t => t.acos()), ("Atan", t => t.atan()) })
+            registry.Add(op, 7, _ => Single(i => f(i[0]!)));
+        foreach (var (op, f) in new (string, Func<Tensor, Tensor>)[]
+            { ("Sinh", t => t.sinh()), ("Cosh", t => t.cosh()), ("Asinh", t => t.asinh()), ("Acosh", t => t.acosh()), ("Atanh", t => t.atanh()) })
+            registry.Add(op, 9, _ => Single(i => f(i[0]!)));
+        registry.Add("IsNaN", [9, 13], _ => Single(i => i[0]!.isnan()));
+        registry.Add("IsInf", 10, node =>
+        {
+            bool negative = node.Int("detect_negative", 1) == 1, positive = node.Int("detect_positive", 1) == 1;
+            return Single(i => (positive ? i[0]!.isposinf() : zeros_like(i[0]!, ScalarType.Bool)).logical_or(negative ? i[0]!.isneginf() : zeros_like(i[0]!, ScalarType.Bool)));
+        });
+        registry.Add("BitShift", 11, node =>
+        {
+            bool left = node.String("direction", "") == "LEFT";
+            return Single(i => left ? i[0]!.bitwise_left_shift(i[1]!) : i[0]!.bitwise_right_shift(i[1]!));
+        });
 
         Binary(registry, "Equal", (a, b) => a.eq(b));
         Binary(registry, "Less", (a, b) => a.lt(b));
