@@ -25,6 +25,8 @@ public sealed class OpRegistry
         Ops.TensorOps.Register(registry);
         Ops.ResamplingOps.Register(registry);
         Ops.IndexingOps.Register(registry);
+        Ops.LossOps.Register(registry);
+        Ops.QuantizationOps.Register(registry);
         return registry;
     }
 

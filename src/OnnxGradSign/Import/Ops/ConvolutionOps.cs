@@ -69,9 +69,8 @@ public static class ConvolutionOps
             node.Declare(1, declaration);
             node.Declare(2, declaration with { Role = ParameterRole.Bias });
         }
-        int spatial = SpatialRank(node, weight);
         var autoPad = node.String("auto_pad", "NOTSET");
-        var explicitPads = node.Ints("pads") ?? new long[2 * spatial];
+        var givenPads = node.Ints("pads");
         var outputShape = node.Ints("output_shape");
 
         return (inputs, _) =>
@@ -83,6 +82,7 @@ public static class ConvolutionOps
             var strides = node.Ints("strides") ?? Ones(rank);
             var dilations = node.Ints("dilations") ?? Ones(rank);
             var outputPadding = node.Ints("output_padding") ?? new long[rank];
+            var explicitPads = givenPads ?? new long[2 * rank];
             // Compute the full, unpadded result, then crop the pads (and append output_padding) ourselves:
             // that covers asymmetric pads, output_shape and auto_pad, which torch's arguments cannot all express.
             bool oneD = rank == 1;
@@ -109,13 +109,14 @@ public static class ConvolutionOps
                     // An odd total puts the extra pad at the end only for SAME_UPPER; with output_shape alone it goes to the start.
                     begin = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
                     end = total - begin;
+                    if (total < 0) (begin, end) = (0, total); // a larger output_shape extends at the end, as output_padding does
                 }
                 else if (autoPad == "VALID") (begin, end) = (0, 0);
                 else (begin, end) = (explicitPads[d], explicitPads[d + rank]);
                 end -= outputPadding[d];
-                y = end >= 0
-                    ? y.narrow(d + 2, begin, y.shape[d + 2] - begin - end)
-                    : F.pad(y.narrow(d + 2, begin, y.shape[d + 2] - begin), PadOneAxis(rank, d, -end));
+                // A negative pad (an output_shape past the full result, or output_padding) extends the output with zeros.
+                if (begin < 0 || end < 0) y = F.pad(y, PadOneAxis(rank, d, Math.Max(-begin, 0), Math.Max(-end, 0)));
+                y = y.narrow(d + 2, Math.Max(begin, 0), y.shape[d + 2] - Math.Max(begin, 0) - Math.Max(end, 0));
             }
             if (b is not null) y = y + b.reshape([1, -1, .. Ones(rank)]);
             return [y];
@@ -130,10 +131,12 @@ public static class ConvolutionOps
     private static long[] Ones(int n) => Enumerable.Repeat(1L, n).ToArray();
 
     /// <summary>F.pad argument adding `amount` zeros at the end of spatial axis d of a tensor with `rank` spatial axes.</summary>
-    private static long[] PadOneAxis(int rank, int d, long amount)
+    /// <summary>F.pad's argument (last axis first) padding spatial axis d alone, by `before` and `after`.</summary>
+    private static long[] PadOneAxis(int rank, int d, long before, long after)
     {
         var pad = new long[2 * rank];
-        pad[2 * (rank - 1 - d) + 1] = amount;
+        pad[2 * (rank - 1 - d)] = before;
+        pad[2 * (rank - 1 - d) + 1] = after;
         return pad;
     }
 }

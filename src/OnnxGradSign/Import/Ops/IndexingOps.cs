@@ -87,21 +87,43 @@ public static class IndexingOps
             long batchDims = node.Int("batch_dims", 0);
             return Single(i => GatherND(i[0]!, i[1]!.to_type(ScalarType.Int64), batchDims));
         });
-        registry.Add("ScatterElements", [11, 13, 16, 18], node =>
+        registry.Add("Scatter", 9, ScatterElements); // deprecated at 11: ScatterElements without reduction
+        registry.Add("ReverseSequence", 10, node =>
         {
-            long axis = node.Int("axis", 0);
-            var reduction = node.String("reduction", "none");
-            // TorchSharp has no scatter_reduce: mul, max and min wait for it (ScatterND's rounds could serve if a network needs them).
-            if (reduction is not ("none" or "add")) throw node.Unsupported($"reduction '{reduction}'");
-            return Single(i =>
-            {
-                var data = i[0]!;
-                long a = TensorOps.Axis(axis, data.dim(), "ScatterElements");
-                var index = i[1]!.to_type(ScalarType.Int64);
-                index = where(index < 0, index + data.shape[a], index);
-                return reduction == "add" ? data.scatter_add(a, index, i[2]!) : data.scatter(a, index, i[2]!);
-            });
+            long batchAxis = node.Int("batch_axis", 1), timeAxis = node.Int("time_axis", 0);
+            return Single(i => ReverseSequence(i[0]!, i[1]!.to_type(ScalarType.Int64), batchAxis, timeAxis));
         });
+        registry.Add("ScatterElements", [11, 13, 16, 18], ScatterElements);
+    }
+
+    private static OpKernel ScatterElements(NodeContext node)
+    {
+        long axis = node.Int("axis", 0);
+        var reduction = node.String("reduction", "none");
+        // TorchSharp has no scatter_reduce: mul, max and min wait for it (ScatterND's rounds could serve if a network needs them).
+        if (reduction is not ("none" or "add")) throw node.Unsupported($"reduction '{reduction}'");
+        return Single(i =>
+        {
+            var data = i[0]!;
+            long a = TensorOps.Axis(axis, data.dim(), "ScatterElements");
+            var index = i[1]!.to_type(ScalarType.Int64);
+            index = where(index < 0, index + data.shape[a], index);
+            return reduction == "add" ? data.scatter_add(a, index, i[2]!) : data.scatter(a, index, i[2]!);
+        });
+    }
+
+    /// <summary>Each batch entry's first lens[b] steps along the time axis in reverse order, the rest as they are.</summary>
+    private static Tensor ReverseSequence(Tensor x, Tensor lens, long batchAxis, long timeAxis)
+    {
+        long steps = x.shape[timeAxis];
+        var t = arange(steps, device: x.device).unsqueeze(1); // [T, 1]
+        var n = lens.unsqueeze(0);                            // [1, B]
+        var source = where(t < n, n - 1 - t, t);              // [T, B]: the step each output step takes
+        if (timeAxis > batchAxis) source = source.t();
+        var shape = Enumerable.Repeat(1L, (int)x.dim()).ToArray();
+        shape[timeAxis] = steps;
+        shape[batchAxis] = lens.shape[0];
+        return x.gather(timeAxis, source.reshape(shape).expand(x.shape));
     }
 
     /// <summary>

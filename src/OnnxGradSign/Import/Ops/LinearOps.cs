@@ -9,6 +9,7 @@ public static class LinearOps
     {
         registry.Add("Gemm", [1, 7, 11], Gemm); // 7: numpy-style broadcast of C; 11: C optional
         registry.Add("MatMul", [1, 9, 13], MatMul);
+        registry.Add("Det", 11, _ => (i, _) => [TorchSharp.torch.linalg.det(i[0]!)]);
     }
 
     private static OpKernel Gemm(NodeContext node)

@@ -10,6 +10,18 @@ public static class NormalizationOps
     {
         // 1/6: is_test; 7: no is_test, spatial; 9: spatial removed; 14: training_mode; 15: only types.
         registry.Add("BatchNormalization", [1, 6, 7, 9, 14, 15], BatchNormalization);
+        registry.Add("LRN", [1, 13], LocalResponseNorm);
+        registry.Add("MeanVarianceNormalization", [9, 13], node =>
+        {
+            var axes = node.Ints("axes") ?? [0, 2, 3];
+            return (i, _) =>
+            {
+                var x = i[0]!;
+                var mean = x.mean(axes, keepdim: true);
+                var std = (x.square().mean(axes, keepdim: true) - mean.square()).sqrt();
+                return [(x - mean) / (std + 1e-9)];
+            };
+        });
         registry.Add("InstanceNormalization", [1, 6], InstanceNormalization);
         registry.Add("LayerNormalization", 17, LayerNormalization);
     }
@@ -107,6 +119,26 @@ public static class NormalizationOps
             var y = (x - mean) * invStd * scale;
             if (bias is not null) y = y + bias;
             return new[] { y, mean, invStd }.Take(node.OutputCount).ToArray();
+        };
+    }
+
+    /// <summary>
+    /// LRN (AlexNet, GoogLeNet): x / (bias + alpha/size · Σ x² over the channel window)^beta, the window floor((size−1)/2)
+    /// channels before and ceil((size−1)/2) after (torch's local_response_norm puts the extra channel on the other side).
+    /// </summary>
+    private static OpKernel LocalResponseNorm(NodeContext node)
+    {
+        long size = node.Int("size", 1);
+        double alpha = node.Float("alpha", 1e-4f), beta = node.Float("beta", 0.75f), bias = node.Float("bias", 1f);
+        return (i, _) =>
+        {
+            var x = i[0]!;
+            long channels = x.shape[1], before = (size - 1) / 2, after = size - 1 - before;
+            var square = x.square();
+            var padded = cat([zeros([x.shape[0], before + 1, .. x.shape[2..]], x.dtype, x.device), square,
+                zeros([x.shape[0], after, .. x.shape[2..]], x.dtype, x.device)], 1).cumsum(1);
+            var window = padded.narrow(1, size, channels) - padded.narrow(1, 0, channels);
+            return [x / (bias + alpha / size * window).pow(beta)];
         };
     }
 }

@@ -20,6 +20,24 @@ public static class ResamplingOps
             return Single(i => Resample(i[0]!, scales ?? Floats(i[1]!), null, mode, "asymmetric", "floor", node));
         });
         registry.Add("Resize", [10, 11, 13, 18, 19], Resize);
+        registry.Add("GridSample", 16, node =>
+        {
+            var mode = node.String("mode", "bilinear") switch
+            {
+                "bilinear" => GridSampleMode.Bilinear,
+                "nearest" => GridSampleMode.Nearest,
+                var other => throw node.Unsupported($"mode '{other}' (TorchSharp's grid_sample has bilinear and nearest)"),
+            };
+            var padding = node.String("padding_mode", "zeros") switch
+            {
+                "zeros" => GridSamplePaddingMode.Zeros,
+                "border" => GridSamplePaddingMode.Border,
+                "reflection" => GridSamplePaddingMode.Reflection,
+                var other => throw node.Unsupported($"padding_mode '{other}'"),
+            };
+            bool alignCorners = node.Int("align_corners", 0) == 1;
+            return Single(i => F.grid_sample(i[0]!, i[1]!, mode, padding, alignCorners));
+        });
         registry.Add("DepthToSpace", [1, 11, 13], node =>
         {
             long b = node.Int("blocksize", 1);
@@ -96,7 +114,6 @@ public static class ResamplingOps
         var mode = node.String("mode", "nearest");
         var transform = node.Opset < 11 ? "asymmetric" : node.String("coordinate_transformation_mode", "half_pixel");
         var nearestMode = node.Opset < 11 ? "floor" : node.String("nearest_mode", "round_prefer_floor");
-        if (mode == "cubic") throw node.Unsupported("cubic interpolation");
         if (transform == "tf_crop_and_resize") throw node.Unsupported("tf_crop_and_resize");
         if (node.Int("antialias", 0) != 0) throw node.Unsupported("antialias");
         if (node.Has("axes")) throw node.Unsupported("the axes attribute");
@@ -111,12 +128,35 @@ public static class ResamplingOps
     }
 
     /// <summary>Separable resampling: each axis whose size changes is gathered (nearest) or blended from two gathers (linear).</summary>
+    /// <summary>
+    /// Cubic convolution along one axis (Keys' kernel with coefficient a): four taps around each source coordinate, edge samples
+    /// repeated beyond the border, or with exclude_outside the taps outside dropped and the rest renormalized.
+    /// </summary>
+    private static Tensor Cubic(Tensor x, int axis, Tensor source, long inSize, double a, bool excludeOutside)
+    {
+        var floor = source.floor();
+        var t = source - floor;
+        long[] along = [.. Enumerable.Range(0, (int)x.dim()).Select(d => d == axis ? -1L : 1L)];
+        Tensor? sum = null, weights = null;
+        for (int k = -1; k <= 2; k++)
+        {
+            var index = floor + k;
+            var d = (t - k).abs();
+            var w = where(d <= 1, ((a + 2) * d - (a + 3)) * d * d + 1, where(d < 2, ((a * d - 5 * a) * d + 8 * a) * d - 4 * a, zeros_like(d)));
+            if (excludeOutside) w = where(index.lt(0).logical_or(index.ge(inSize)), zeros_like(w), w);
+            var term = x.index_select(axis, index.clamp(0, inSize - 1).to_type(ScalarType.Int64)) * w.to_type(x.dtype).reshape(along);
+            sum = sum is null ? term : sum + term;
+            weights = weights is null ? w : weights + w;
+        }
+        return excludeOutside ? sum! / weights!.to_type(x.dtype).reshape(along) : sum!;
+    }
+
     /// <summary>2^31 elements (8 GiB of float32): past any network's feature map, where a hostile scale would exhaust memory.</summary>
     private const double MaxOutputElements = 1L << 31;
 
     private static Tensor Resample(Tensor x, float[]? scales, long[]? sizes, string mode, string transform, string nearestMode, NodeContext node)
     {
-        if (mode is not ("nearest" or "linear" or "bilinear" or "trilinear")) throw new NotSupportedException($"mode '{mode}'");
+        if (mode is not ("nearest" or "linear" or "bilinear" or "trilinear" or "cubic")) throw new NotSupportedException($"mode '{mode}'");
         int count = scales?.Length ?? sizes?.Length ?? throw new ArgumentException("neither scales nor sizes is given");
         if (count != x.dim()) throw new ArgumentException($"{(scales is null ? "sizes" : "scales")} has {count} values for a rank-{x.dim()} input");
         if (scales is not null && scales.Any(s => !float.IsFinite(s) || s <= 0))
@@ -137,6 +177,7 @@ public static class ResamplingOps
             {
                 "half_pixel" => (position + 0.5) / scale - 0.5,
                 "pytorch_half_pixel" => outSize > 1 ? (position + 0.5) / scale - 0.5 : zeros_like(position),
+                // The output's own size, as ONNX Runtime (and ONNX's later reference) uses; onnx 1.12's test data used inSize·scale.
                 "align_corners" => outSize > 1 ? position * ((double)(inSize - 1) / (outSize - 1)) : zeros_like(position),
                 "asymmetric" => position / scale,
                 "tf_half_pixel_for_nn" => (position + 0.5) / scale,
@@ -154,6 +195,10 @@ public static class ResamplingOps
                     _ => throw new NotSupportedException($"nearest_mode '{nearestMode}'"),
                 };
                 x = x.index_select(axis, index.clamp(0, inSize - 1).to_type(ScalarType.Int64));
+            }
+            else if (mode == "cubic")
+            {
+                x = Cubic(x, axis, source, inSize, node.Float("cubic_coeff_a", -0.75f), node.Int("exclude_outside", 0) == 1);
             }
             else
             {
