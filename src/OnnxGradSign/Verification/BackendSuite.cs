@@ -75,12 +75,12 @@ public static class BackendSuite
             var model = OnnxModel.Load(Path.Combine(folder, "model.onnx"));
             using var imported = OnnxImporter.Import(model, new ImportOptions(WeightInit.Keep));
             var data = Path.Combine(folder, "test_data_set_0");
-            var inputs = model.Inputs.Select((_, i) => Read(Path.Combine(data, $"input_{i}.pb"))).ToArray();
+            var inputs = model.Inputs.Select((input, i) => Read(Path.Combine(data, $"input_{i}.pb"), input)).ToArray();
             Tensor[] outputs;
             using (no_grad()) outputs = imported.forward(inputs);
             for (int k = 0; k < outputs.Length; k++)
             {
-                var expected = Read(Path.Combine(data, $"output_{k}.pb"));
+                var expected = Read(Path.Combine(data, $"output_{k}.pb"), model.Outputs[k]);
                 var comparison = ModelVerifier.Compare(imported.OutputNames[k], outputs[k], expected, Allclose);
                 if (!comparison.WithinTolerance)
                     return new CaseResult(name, ops, CaseVerdict.WrongResult, $"output {k}: shape [{string.Join(",", outputs[k].shape)}] vs " +
@@ -98,5 +98,12 @@ public static class BackendSuite
         }
     }
 
-    private static Tensor Read(string path) => TensorData.ToTensor(TensorProto.Parser.ParseFrom(File.ReadAllBytes(path)));
+    /// <summary>A stored tensor; onnx 1.12 stores bfloat16 data as its uint16 bit patterns, read here as the bfloat16 the graph declares.</summary>
+    private static Tensor Read(string path, ValueInfoProto declared)
+    {
+        var proto = TensorProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        if (declared.Type.TensorType.ElemType == (int)TensorProto.Types.DataType.Bfloat16 && proto.DataType == (int)TensorProto.Types.DataType.Uint16)
+            proto.DataType = (int)TensorProto.Types.DataType.Bfloat16;
+        return TensorData.ToTensor(proto);
+    }
 }

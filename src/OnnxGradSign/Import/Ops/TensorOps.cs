@@ -121,7 +121,14 @@ public static class TensorOps
         ScalarType type;
         try { type = TensorData.TorchType(to); }
         catch (InvalidDataException e) { throw node.Unsupported(e.Message); }
-        return Single(i => i[0]!.to_type(type));
+        // Half-precision targets are computed in float32 but keep half precision's rounding, as the graph's arithmetic expects.
+        ScalarType? rounding = to switch
+        {
+            Onnx.Proto.TensorProto.Types.DataType.Float16 => ScalarType.Float16,
+            Onnx.Proto.TensorProto.Types.DataType.Bfloat16 => ScalarType.BFloat16,
+            _ => null,
+        };
+        return Single(i => rounding is { } half && i[0]!.is_floating_point() ? i[0]!.to_type(half).to_type(type) : i[0]!.to_type(type));
     }
 
     private static OpKernel Shape(NodeContext node)
