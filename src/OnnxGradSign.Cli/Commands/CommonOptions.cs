@@ -60,6 +60,40 @@ public static class CommonOptions
         return values;
     }
 
+    /// <summary>
+    /// Refuses a path argument that looks like an option but names none of the command's, suggesting the closest one: the
+    /// commands take any number of paths, so System.CommandLine hands a mistyped option (`--proxi`) over as a path.
+    /// </summary>
+    public static void RejectUnknownOptions(Command command, IEnumerable<string> paths)
+    {
+        foreach (var path in paths.Where(p => p.StartsWith('-') && !File.Exists(p) && !Directory.Exists(p)))
+        {
+            var names = command.Options.Select(o => o.Name).Where(n => n.StartsWith("--")).ToList();
+            var nearest = names.MinBy(name => EditDistance(path, name));
+            var closest = names.FirstOrDefault(n => n.StartsWith(path, StringComparison.Ordinal))
+                ?? (nearest is not null && EditDistance(path, nearest) <= 3 ? nearest : null);
+            throw new ArgumentException($"{path}: not an option of '{command.Name}'" +
+                (closest is not null ? $" (did you mean {closest}?)" : $"; its options: {string.Join(", ", names)}"));
+        }
+    }
+
+    private static int EditDistance(string a, string b)
+    {
+        var row = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (int i = 1; i <= a.Length; i++)
+        {
+            int diagonal = row[0];
+            row[0] = i;
+            for (int j = 1; j <= b.Length; j++)
+            {
+                int above = row[j];
+                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
+                diagonal = above;
+            }
+        }
+        return row[b.Length];
+    }
+
     public static Dictionary<string, long[]> ParseShapes(string[]? specs)
     {
         var shapes = new Dictionary<string, long[]>();

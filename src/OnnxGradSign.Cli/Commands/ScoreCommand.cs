@@ -73,6 +73,7 @@ public static class ScoreCommand
             List<string> files;
             try
             {
+                CommonOptions.RejectUnknownOptions(parse.CommandResult.Command, parse.GetValue(paths)!);
                 if (parse.GetValue(threads) is { } t) TorchSharp.torch.set_num_threads(t);
                 run = new ScoreRequest
                 {

@@ -26,6 +26,7 @@ public static class VerifyCommand
             InputSpec spec;
             try
             {
+                CommonOptions.RejectUnknownOptions(parse.CommandResult.Command, parse.GetValue(models)!);
                 files = ModelFiles.Expand(parse.GetValue(models)!);
                 spec = new InputSpec(parse.GetValue(batch), CommonOptions.ParseShapes(parse.GetValue(shapes)));
             }

@@ -13,6 +13,20 @@ public class ScoreCommandTests : IDisposable
     private static int Run(params string[] args) => ScoreCommand.Create().Parse(args).Invoke();
 
     [Fact]
+    public void A_mistyped_option_is_a_usage_error_not_a_missing_file()
+    {
+        var error = new StringWriter();
+        var previous = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            Assert.Equal(ExitCodes.Usage, Run("--proxi", "snip", TestPaths.Model("resnet_tiny.onnx")));
+        }
+        finally { Console.SetError(previous); }
+        Assert.Contains("--proxi: not an option of 'score' (did you mean --proxy?)", error.ToString());
+    }
+
+    [Fact]
     public void A_bad_model_is_an_error_row_and_the_run_goes_on()
     {
         foreach (var f in new[] { "resnet_tiny.onnx", "nb201_c.onnx" }) File.Copy(TestPaths.Model(f), Path.Combine(_dir, f));
