@@ -94,6 +94,33 @@ public static class IndexingOps
             return Single(i => ReverseSequence(i[0]!, i[1]!.to_type(ScalarType.Int64), batchAxis, timeAxis));
         });
         registry.Add("ScatterElements", [11, 13, 16, 18], ScatterElements);
+        registry.Add("Unique", 11, node =>
+        {
+            long? axis = node.Has("axis") ? node.Int("axis", 0) : null;
+            bool sorted = node.Int("sorted", 1) == 1;
+            return (i, _) => Unique(i[0]!, axis, sorted);
+        });
+    }
+
+    /// <summary>
+    /// Unique values (or slices along the axis), each one's first index, every element's unique index, and the counts; sorted,
+    /// or in order of first occurrence. The first index of each value is the smallest position of its group in a stable sort.
+    /// </summary>
+    private static Tensor[] Unique(Tensor x, long? axis, bool sorted)
+    {
+        int? dim = axis is { } a ? (int)TensorOps.Axis(a, x.dim(), "Unique") : null;
+        var (values, inverse, counts) = x.unique(sorted: true, return_inverse: true, return_counts: true, dim: dim);
+        var starts = counts!.cumsum(0) - counts;
+        var first = inverse!.sort(0, stable: true).Indices.index_select(0, starts);
+        if (!sorted)
+        {
+            var order = first.argsort(0);
+            values = values.index_select(dim ?? 0, order);
+            first = first.index_select(0, order);
+            counts = counts.index_select(0, order);
+            inverse = order.argsort(0).index_select(0, inverse);
+        }
+        return [values, first, inverse, counts];
     }
 
     private static OpKernel ScatterElements(NodeContext node)
