@@ -91,7 +91,7 @@ public static class InputPreparation
             if (declared.Skip(1).Any(d => d < 0))
                 throw new ArgumentException($"{model.Path}: input '{input.Name}' [{string.Join(",", declared.Select(d => d < 0 ? "?" : d.ToString()))}] has symbolic " +
                     $"axes besides the batch; give data, or a shape with --input-shape {input.Name}=D1,D2,... (the first, the batch, is --batch-size)");
-            var synthetic = DatasetLoader.Synthetic(declared[1..], batchSize, classes ?? OutputClasses(model), seed,
+            var synthetic = DatasetLoader.Synthetic(declared[1..], batchSize, classes ?? DeclaredClasses(model), seed,
                 IsFloat(inputType) ? null : model.IndexRange(input.Name) ?? 2);
             return (synthetic.X.to_type(inputType), synthetic.Y);
         }
@@ -106,7 +106,7 @@ public static class InputPreparation
 
     /// <summary>The number of classes of the first output's last axis, for random synthetic labels (10 when unknown; 2, labels 0/1,
     /// for a single value).</summary>
-    private static long OutputClasses(OnnxModel model)
+    public static long DeclaredClasses(OnnxModel model)
     {
         var dims = model.Outputs[0].Type?.TensorType?.Shape?.Dim;
         return dims is { Count: > 0 } && dims[^1].DimValue > 0 ? Math.Max(dims[^1].DimValue, 2) : 10;

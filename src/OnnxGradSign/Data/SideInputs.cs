@@ -44,19 +44,20 @@ public static class SideInputs
         throw new ArgumentException($"{model.Path}: input '{input.Name}' {shown} has no batch axis and no value to take; give it with --input-value {input.Name}=V");
     }
 
+    /// <summary>The side inputs for a pass of n samples (ImportedModel.SideInputs), on the device and, for float inputs, in float64
+    /// when asked; null when there are none.</summary>
+    public static Func<long, Tensor[]>? Feed(IReadOnlyList<SideInput> inputs, Device? device = null, bool float64 = false) =>
+        inputs.Count == 0 ? null
+            : n => inputs.Select(i => i.Make(n)).Select(t => (float64 && t.is_floating_point() ? t.to_type(ScalarType.Float64) : t).to(device ?? CPU)).ToArray();
+
     /// <summary>A constant the graph compares the input with directly (a sample rate checked against 16000), or null.</summary>
     private static double? ComparedConstant(OnnxModel model, string input)
     {
-        var constants = model.Nodes.Where(n => n.OpType == "Constant" && n.Output.Count == 1)
-            .Select(n => (n.Output[0], n.Attribute.FirstOrDefault(a => a.Name == "value")?.T)).Where(c => c.T is not null)
-            .ToDictionary(c => c.Item1, c => c.T!);
         foreach (var node in model.Nodes.Where(n => n.OpType is "Equal" or "Greater" or "Less" or "GreaterOrEqual" or "LessOrEqual" && n.Input.Count == 2))
         {
             int own = node.Input.IndexOf(input);
             if (own < 0) continue;
-            var other = node.Input[1 - own];
-            var proto = model.Initializers.GetValueOrDefault(other) ?? constants.GetValueOrDefault(other);
-            if (proto is null) continue;
+            if (model.ConstantProto(node.Input[1 - own]) is not { } proto) continue;
             using var value = model.ReadTensor(proto);
             if (value.NumberOfElements == 1) return value.to_type(ScalarType.Float64).item<double>();
         }

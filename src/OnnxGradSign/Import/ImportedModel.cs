@@ -93,10 +93,11 @@ public sealed class ImportedModel : nn.Module<Tensor[], Tensor[]>
                 long real = Math.Min(size, n - start);
                 var pass = inputs.Select(x => x.narrow(0, start, real)).Select(x => real == size ? x
                     : cat([x, x.narrow(0, real - 1, 1).expand([size - real, .. x.shape[1..]])], 0)).ToArray();
-                if (observe is not null && real < size)
-                    Run.OnWeightLayer = call => observe(call with { Input = call.Input.narrow(0, 0, real), Output = call.Output.narrow(0, 0, real) });
-                passes.Add(Execute(pass, null) is var values ? _outputSlots.Select(s => values[s]!.narrow(0, 0, real)).ToArray() : []);
-                Run.OnWeightLayer = observe;
+                Run.OnWeightLayer = observe is not null && real < size
+                    ? call => observe(call with { Input = call.Input.narrow(0, 0, real), Output = call.Output.narrow(0, 0, real) })
+                    : observe;
+                var values = Execute(pass, null);
+                passes.Add(_outputSlots.Select(s => values[s]!.narrow(0, 0, real)).ToArray());
             }
         }
         finally

@@ -81,18 +81,27 @@ public sealed class OnnxModel
 
     public TorchSharp.torch.Tensor ReadInitializer(string name) => ReadTensor(Initializers[name]);
 
+    private Dictionary<string, TensorProto>? _constantNodes;
+
+    /// <summary>The stored value of a graph value that is constant as written, an initializer or a Constant node's `value`, or null.</summary>
+    public TensorProto? ConstantProto(string name)
+    {
+        _constantNodes ??= Nodes.Where(n => n.OpType == "Constant" && n.Output.Count == 1)
+            .Select(n => (n.Output[0], n.Attribute.FirstOrDefault(a => a.Name == "value")?.T)).Where(c => c.T is not null)
+            .ToDictionary(c => c.Item1, c => c.T!);
+        return Initializers.GetValueOrDefault(name) ?? _constantNodes.GetValueOrDefault(name);
+    }
+
     /// <summary>
     /// How many rows the smallest table has that a Gather looks up with this input (a token-id input indexing its embedding),
     /// or null when no Gather reads a constant table with it: integer inputs drawn below this bound are valid indices.
     /// </summary>
     public long? IndexRange(string input)
     {
-        var constants = Nodes.Where(n => n.OpType == "Constant" && n.Output.Count == 1)
-            .ToDictionary(n => n.Output[0], n => n.Attribute.FirstOrDefault(a => a.Name == "value")?.T);
         long? range = null;
         foreach (var gather in Nodes.Where(n => n.OpType == "Gather" && n.Input.Count == 2 && n.Input[1] == input))
         {
-            var table = Initializers.GetValueOrDefault(gather.Input[0]) ?? constants.GetValueOrDefault(gather.Input[0]);
+            var table = ConstantProto(gather.Input[0]);
             if (table is null || table.Dims.Count == 0) continue;
             long axis = gather.Attribute.FirstOrDefault(a => a.Name == "axis")?.I ?? 0;
             long rows = table.Dims[(int)(axis < 0 ? axis + table.Dims.Count : axis)];

@@ -54,12 +54,13 @@ public static class ModelScorer
                 var options = new ImportOptions(settings.Init, seed);
                 using var imported = Import(model, options, device, settings.Float64);
                 parameters = imported.ParameterInfos.Where(p => p.Trainable).Sum(p => p.Count);
-                imported.SideInputs = Feed(sideInputs, device, settings.Float64);
+                imported.SideInputs = SideInputs.Feed(sideInputs, device, settings.Float64);
                 var (x, y) = InputPreparation.Batch(model, data, settings.BatchSize, settings.Normalization, seed, shapes: settings.InputShapes);
                 if (x.is_floating_point()) x = x.to_type(settings.Float64 ? ScalarType.Float64 : ScalarType.Float32); // token ids stay integers
                 x = x.to(device);
                 y = y.to(device);
-                if (seed == settings.Seeds[0] && FixedBatchDetection.Detect(imported, x) is { } found)
+                bool first = seed == settings.Seeds[0]; // what the graph is, found once
+                if (first && FixedBatchDetection.Detect(imported, x) is { } found)
                 {
                     fixedBatch = found;
                     warnings.Add(FixedBatchWarning(found, x.shape[0]));
@@ -71,12 +72,12 @@ public static class ModelScorer
                     imported.FixedBatch = size;
                     (x, y) = (x.narrow(0, 0, x.shape[0] / size * size), y.narrow(0, 0, x.shape[0] / size * size));
                 }
-                if (seed == settings.Seeds[0]) outputs = OutputSizes(imported, x);
+                if (first) outputs = OutputSizes(imported, x);
                 // Synthetic labels range over the classes the scored output really has (its declared shape may be missing or another head's).
-                if (data is null)
-                    y = InputPreparation.Batch(model, data, settings.BatchSize, settings.Normalization, seed, Math.Max(outputs[outputIndex].Values, 2), settings.InputShapes).Y
+                if (data is null && Math.Max(outputs[outputIndex].Values, 2) is var classes && classes != InputPreparation.DeclaredClasses(model))
+                    y = InputPreparation.Batch(model, data, settings.BatchSize, settings.Normalization, seed, classes, settings.InputShapes).Y
                         .narrow(0, 0, x.shape[0]).to(device);
-                if (seed == settings.Seeds[0]) loss = Losses.Resolve(settings.Loss, outputs[outputIndex].Values, y);
+                if (first) loss = Losses.Resolve(settings.Loss, outputs[outputIndex].Values, y);
                 var heads = settings.AllOutputs ? ExtraHeads(model, outputs, outputIndex, settings.Loss, x.shape[0], seed, device, warnings) : [];
                 ImportedModel Reimport()
                 {
@@ -131,10 +132,6 @@ public static class ModelScorer
             return record with { Error = message, Seconds = clock.Elapsed.TotalSeconds };
         }
     }
-
-    /// <summary>The side inputs for a pass of n samples, on the model's device and (for float inputs) in its precision.</summary>
-    private static Func<long, Tensor[]>? Feed(IReadOnlyList<SideInput> inputs, Device device, bool float64) =>
-        inputs.Count == 0 ? null : n => inputs.Select(i => i.Make(n)).Select(t => (float64 && t.is_floating_point() ? t.to_type(ScalarType.Float64) : t).to(device)).ToArray();
 
     /// <summary>How many values one sample's output has, and whether it is a float (differentiable), for each output: one sample's forward pass.</summary>
     private static (long Values, bool Float)[] OutputSizes(ImportedModel model, Tensor x)

@@ -80,26 +80,37 @@ public static class ModelInspector
     {
         using var scope = TorchSharp.torch.NewDisposeScope();
         TorchSharp.torch.Tensor x;
+        long declared = InputPreparation.DeclaredShape(model.Inputs[0]) is [> 0 and var b, ..] ? b : 0;
         try
         {
-            long declared = InputPreparation.DeclaredShape(model.Inputs[0]) is [> 0 and var b, ..] ? b : 0;
             x = InputPreparation.Batch(model, null, Math.Max(2, declared), Normalization.None, 0).X;
-            var sides = SideInputs.For(model, null, null);
-            if (sides.Count > 0) imported.SideInputs = n => sides.Select(s => s.Make(n)).ToArray();
+            imported.SideInputs = SideInputs.Feed(SideInputs.For(model, null, null));
         }
         catch (ArgumentException e)
         {
             return $"shapes: not run on synthetic samples ({e.Message.Replace($"{model.Path}: ", "")})";
         }
-        var fixedBatch = FixedBatchDetection.Detect(imported, x);
+        // Run once as given (a declared batch, else 2 samples); only a graph that fails so is probed for a batch it fixes, and
+        // a contradiction that no batch size explains is the model's error, naming the node.
+        var fixedBatch = declared > 0 ? FixedBatchDetection.Detect(imported, x) : null;
         imported.FixedBatch = fixedBatch?.Size;
-        using (TorchSharp.torch.no_grad())
+        try
         {
-            imported.Run.BatchNorm = BatchNormMode.PerSample;
-            imported.forward([x]); // a contradiction is the model's error, naming the node
+            Run(imported, x);
+        }
+        catch (OnnxModelException) when (fixedBatch is null && FixedBatchDetection.Detect(imported, x) is { } found)
+        {
+            fixedBatch = found; // detection ran the graph at that size
         }
         return fixedBatch is null ? "batch: any size (the graph ran on synthetic samples)"
             : $"batch: fixed at {fixedBatch.Size} ({fixedBatch.Evidence}); score runs it in passes of {fixedBatch.Size}";
+    }
+
+    private static void Run(ImportedModel imported, TorchSharp.torch.Tensor x)
+    {
+        using var noGrad = TorchSharp.torch.no_grad();
+        imported.Run.BatchNorm = BatchNormMode.PerSample;
+        imported.forward([x]);
     }
 
     /// <summary>How score feeds each input after the first (Data.SideInputs), or what it needs to be told.</summary>

@@ -72,7 +72,7 @@ public static class BackendSuite
         using var scope = NewDisposeScope();
         try
         {
-            var model = OnnxModel.Load(Path.Combine(folder, "model.onnx"));
+            var model = OnnxModel.FromProto(proto, Path.Combine(folder, "model.onnx"));
             using var imported = OnnxImporter.Import(model, new ImportOptions(WeightInit.Keep));
             var data = Path.Combine(folder, "test_data_set_0");
             var inputs = model.Inputs.Select((input, i) => Read(Path.Combine(data, $"input_{i}.pb"), input)).ToArray();
