@@ -3,7 +3,7 @@
 # and the NuGet packages (TorchSharp + libtorch, ONNX Runtime, Protobuf, System.CommandLine). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-packages=(libonnx-testdata python3-pip python3-torch python3-torchvision python3-onnx python3-numpy python3-scipy python3-pytest python3-distributed python3-optuna python3-matplotlib dataset-fashion-mnist)
+packages=(libonnx-testdata python3-pip python3-torch python3-torchvision python3-onnx python3-numpy python3-scipy python3-pytest python3-distributed python3-optuna python3-matplotlib python3-pandas python3-tqdm dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

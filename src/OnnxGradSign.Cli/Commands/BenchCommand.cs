@@ -17,18 +17,15 @@ public static class BenchCommand
     public static Command Create()
     {
         var modelPath = new Argument<string>("model") { Description = "The ONNX file to time" };
-        var data = CommonOptions.Data();
-        var batch = new Option<long>("--batch-size") { Description = "Samples per pass", DefaultValueFactory = _ => 64 };
+        var settings = new ScoreOptionFlags("data", "batch_size", "init", "seeds", "device");
         var repeats = new Option<int>("--repeats") { Description = "Timed rounds after one warm-up (the median is reported)", DefaultValueFactory = _ => 3 };
-        var init = CommonOptions.Init();
-        var seed = CommonOptions.Seed();
         var threads = CommonOptions.Threads();
-        var device = CommonOptions.Device();
         var format = CommonOptions.Format("table", "json");
         var command = new Command("bench", "Time the loop engine, the vectorized engine and a plain batched forward+backward side by side")
         {
-            modelPath, data, batch, repeats, init, seed, threads, device, format,
+            modelPath, repeats, threads, format,
         };
+        foreach (var option in settings.Options) command.Options.Add(option);
         command.SetAction(parse =>
         {
             BenchResult result;
@@ -36,18 +33,24 @@ public static class BenchCommand
             {
                 var path = parse.GetValue(modelPath)!;
                 if (parse.GetValue(threads) is { } t) set_num_threads(t);
-                long batchSize = ScoreRequest.Positive(parse.GetValue(batch), "--batch-size");
-                var dataset = DataChoice.Resolve(parse.GetValue(data), [path], [path], batchSize).For(path);
+                var options = settings.Read(parse).Validate().Options;
+                if (parse.GetValue(repeats) < 1) throw new ArgumentException("--repeats must be positive");
+                var dataset = DataChoice.Resolve(options.Data, [path], [path], options.BatchSize).For(path);
                 var model = OnnxModel.Load(path);
-                var dev = new Device(ScoreRequest.ResolveDevice(parse.GetValue(device)!));
-                using var imported = OnnxImporter.Import(model, new ImportOptions(parse.GetValue(init) == "keep" ? WeightInit.Keep : WeightInit.Fresh, parse.GetValue(seed)));
+                var dev = new Device(options.Device);
+                using var imported = OnnxImporter.Import(model, new ImportOptions(options.Init, options.Seeds[0]));
                 imported.to(dev);
-                var (x, y) = InputPreparation.Batch(model, dataset, batchSize, Normalization.None, parse.GetValue(seed));
-                result = EngineBenchmark.Run(imported, x.to(dev), y.to(dev), new GradientSettings(), (int)ScoreRequest.Positive(parse.GetValue(repeats), "--repeats"));
+                var (x, y) = InputPreparation.Batch(model, dataset, options.BatchSize, Normalization.None, options.Seeds[0]);
+                result = EngineBenchmark.Run(imported, x.to(dev), y.to(dev), new GradientSettings(), parse.GetValue(repeats));
+            }
+            catch (ScoreOptionException e)
+            {
+                Console.Error.WriteLine(ScoreOptionFlags.Describe(e));
+                return ExitCodes.Usage;
             }
             catch (Exception e) when (e is FileNotFoundException or ArgumentException or OnnxModelException or NotSupportedException)
             {
-                Console.Error.WriteLine(e.Message);
+                Console.Error.WriteLine(ScoreOptionFlags.InCliTerms(e.Message));
                 return e is OnnxModelException or NotSupportedException ? ExitCodes.ModelFailed : ExitCodes.Usage;
             }
             Console.Write(parse.GetValue(format) == "json" ? Json.Serialize(result) + "\n" : Table(result));

@@ -24,6 +24,7 @@ public static class EvaluateCommand
             GroundTruth groundTruth;
             try
             {
+                if (parse.GetValue(resamples) < 1) throw new InvalidDataException($"--bootstrap must be positive, got {parse.GetValue(resamples)}");
                 table = ScoreTable.Read(parse.GetValue(scores)!);
                 groundTruth = GroundTruth.Read(parse.GetValue(truth)!);
             }
@@ -32,7 +33,7 @@ public static class EvaluateCommand
                 Console.Error.WriteLine(e.Message);
                 return ExitCodes.Usage;
             }
-            var report = Evaluator.Evaluate(table, groundTruth, (int)OnnxGradSign.Proxies.ScoreRequest.Positive(parse.GetValue(resamples), "--bootstrap"), parse.GetValue(seed));
+            var report = Evaluator.Evaluate(table, groundTruth, parse.GetValue(resamples), parse.GetValue(seed));
             Console.Write(parse.GetValue(format) switch
             {
                 "json" => Json.Serialize(report) + "\n",

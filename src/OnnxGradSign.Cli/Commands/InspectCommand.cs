@@ -22,7 +22,7 @@ public static class InspectCommand
                 CommonOptions.RejectUnknownOptions(parse.CommandResult.Command, parse.GetValue(models)!);
                 files = ModelFiles.Expand(parse.GetValue(models)!);
             }
-            catch (Exception e) when (e is FileNotFoundException or ArgumentException) { Console.Error.WriteLine(e.Message); return ExitCodes.Usage; }
+            catch (Exception e) when (e is FileNotFoundException or ArgumentException) { Console.Error.WriteLine(ScoreOptionFlags.InCliTerms(e.Message)); return ExitCodes.Usage; }
             var reports = files.Select(ModelInspector.Inspect).ToList();
             Console.Write(parse.GetValue(format) == "json" ? Json.Serialize(reports) + "\n" : string.Concat(reports.Select(TextReports.Inspection)));
             return reports.Any(r => r.Error is not null || r.Unsupported.Count > 0) ? ExitCodes.ModelFailed : ExitCodes.Ok;

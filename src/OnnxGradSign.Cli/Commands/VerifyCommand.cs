@@ -1,3 +1,4 @@
+using OnnxGradSign.Proxies;
 using System.CommandLine;
 using OnnxGradSign.Onnx;
 using OnnxGradSign.Reporting;
@@ -14,12 +15,13 @@ public static class VerifyCommand
         var atol = new Option<double>("--atol") { Description = "Absolute tolerance", DefaultValueFactory = _ => 1e-5 };
         var batch = new Option<long>("--batch-size") { Description = "Size of a symbolic batch axis", DefaultValueFactory = _ => 2 };
         var seed = CommonOptions.Seed();
-        var shapes = CommonOptions.InputShapes();
+        var shapes = new ScoreOptionFlags("input_shape");
         var format = CommonOptions.Format("table", "json");
         var command = new Command("verify", "Import each model with its own weights and compare TorchSharp with ONNX Runtime on a seeded random input")
         {
-            models, rtol, atol, batch, seed, shapes, format,
+            models, rtol, atol, batch, seed, format,
         };
+        foreach (var option in shapes.Options) command.Options.Add(option);
         command.SetAction(parse =>
         {
             List<string> files;
@@ -28,9 +30,10 @@ public static class VerifyCommand
             {
                 CommonOptions.RejectUnknownOptions(parse.CommandResult.Command, parse.GetValue(models)!);
                 files = ModelFiles.Expand(parse.GetValue(models)!);
-                spec = new InputSpec(parse.GetValue(batch), CommonOptions.ParseShapes(parse.GetValue(shapes)));
+                spec = new InputSpec(parse.GetValue(batch), shapes.Read(parse).InputShape?.ToDictionary() ?? []);
             }
-            catch (Exception e) when (e is FileNotFoundException or ArgumentException) { Console.Error.WriteLine(e.Message); return ExitCodes.Usage; }
+            catch (ScoreOptionException e) { Console.Error.WriteLine(ScoreOptionFlags.Describe(e)); return ExitCodes.Usage; }
+            catch (Exception e) when (e is FileNotFoundException or ArgumentException) { Console.Error.WriteLine(ScoreOptionFlags.InCliTerms(e.Message)); return ExitCodes.Usage; }
 
             var tolerance = new Tolerance(parse.GetValue(rtol), parse.GetValue(atol));
             var results = files.Select(f => ModelVerifier.Verify(f, tolerance, spec, parse.GetValue(seed))).ToList();

@@ -1,7 +1,7 @@
 namespace OnnxGradSign.Data;
 
 /// <summary>
-/// Which samples score each model of a run. A --data spec serves every model. Without one, a model takes the single .npz in its
+/// Which samples score each model of a run. A data spec serves every model. Without one, a model takes the single .npz in its
 /// own folder or, failing that, in the nearest folder above it up to the path the user named (models/ ships one, and
 /// models/text its token ids); with none, synthetic samples shaped like the model's input.
 /// </summary>
@@ -40,7 +40,7 @@ public sealed class DataChoice
         catch (ArgumentException e)
         {
             throw new ArgumentException($"{npz}, the sample data nearest {model}, cannot be used ({e.Message}); " +
-                "fix or remove it, or choose the data with --data", e);
+                "fix or remove it, or choose the data with `data`", e);
         }
     }
 

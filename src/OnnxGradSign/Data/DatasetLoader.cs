@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace OnnxGradSign.Data;
 
 /// <summary>
-/// Loads the data named by --data: a .npz with x and y; `idx:IMAGES,LABELS` (MNIST/Fashion-MNIST IDX files, gzipped or not);
+/// Loads the data named by the data option: a .npz with x and y; `idx:IMAGES,LABELS` (MNIST/Fashion-MNIST IDX files, gzipped or not);
 /// `cifar10:FILE[,FILE...]` / `cifar100:FILE[,FILE...]` binary batches; or `synthetic` (seeded normal inputs, random labels,
 /// shaped like the model's input, made by <see cref="Synthetic"/>).
 /// </summary>
@@ -24,9 +24,9 @@ public static class DatasetLoader
         }
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
         {
-            throw new ArgumentException($"--data '{spec}': {e.Message}", e);
+            throw new ArgumentException($"`data` '{spec}': {e.Message}", e);
         }
-        throw new ArgumentException($"--data '{spec}': expected a .npz file, idx:IMAGES,LABELS, cifar10:FILES, cifar100:FILES or synthetic");
+        throw new ArgumentException($"`data` '{spec}': expected a .npz file, idx:IMAGES,LABELS, cifar10:FILES, cifar100:FILES or synthetic");
     }
 
     /// <summary>

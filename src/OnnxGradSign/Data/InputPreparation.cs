@@ -73,7 +73,7 @@ public static class InputPreparation
     /// shaped like that input (token ids below the embedding's vocabulary for an integer input) with random labels over
     /// <paramref name="classes"/> (by default the first output's declared classes).
     /// </summary>
-    /// <param name="shapes">Shapes given for inputs with symbolic axes (--input-shape); the first input's batch axis is batchSize.</param>
+    /// <param name="shapes">Shapes given for inputs with symbolic axes (the input_shape option); the first input's batch axis is batchSize.</param>
     public static (Tensor X, Tensor Y) Batch(OnnxModel model, Dataset? data, long batchSize, Normalization normalization, long seed,
         long? classes = null, IReadOnlyDictionary<string, long[]>? shapes = null)
     {
@@ -82,7 +82,7 @@ public static class InputPreparation
         if (shapes?.GetValueOrDefault(input.Name) is { } given)
         {
             if (declared.Length > 0 && given.Length != declared.Length)
-                throw new ArgumentException($"{model.Path}: --input-shape {input.Name} gives {given.Length} dimensions, the input has {declared.Length}");
+                throw new ArgumentException($"{model.Path}: `input_shape {input.Name}` gives {given.Length} dimensions, the input has {declared.Length}");
             declared = [-1, .. given[1..]];
         }
         var inputType = TensorData.TorchType((Onnx.Proto.TensorProto.Types.DataType)(input.Type?.TensorType?.ElemType ?? 1));
@@ -90,17 +90,17 @@ public static class InputPreparation
         {
             if (declared.Skip(1).Any(d => d < 0))
                 throw new ArgumentException($"{model.Path}: input '{input.Name}' [{string.Join(",", declared.Select(d => d < 0 ? "?" : d.ToString()))}] has symbolic " +
-                    $"axes besides the batch; give data, or a shape with --input-shape {input.Name}=D1,D2,... (the first, the batch, is --batch-size)");
+                    $"axes besides the batch; give data, or a shape with `input_shape {input.Name}=D1,D2,...` (the first, the batch, is `batch_size`)");
             var synthetic = DatasetLoader.Synthetic(declared[1..], batchSize, classes ?? DeclaredClasses(model), seed,
                 IsFloat(inputType) ? null : model.IndexRange(input.Name) ?? 2);
             return (synthetic.X.to_type(inputType), synthetic.Y);
         }
         if (data.Count < batchSize)
-            throw new ArgumentException($"--data {data.Source} holds {data.Count} samples, fewer than --batch-size {batchSize}");
+            throw new ArgumentException($"`data` {data.Source} holds {data.Count} samples, fewer than `batch_size {batchSize}`");
         var x = data.X.narrow(0, 0, batchSize);
         // A NaN or infinite input poisons every gradient of its sample: the score would silently count fewer samples.
         if (x.is_floating_point() && x.isfinite().logical_not().sum().item<long>() is var bad and > 0)
-            throw new ArgumentException($"--data {data.Source}: the batch holds {bad} NaN or infinite value(s); clean the data or pick other samples");
+            throw new ArgumentException($"`data` {data.Source}: the batch holds {bad} NaN or infinite value(s); clean the data or pick other samples");
         return (Fit(x, declared, normalization, model.Path, input.Name, inputType), data.Y.narrow(0, 0, batchSize));
     }
 

@@ -27,12 +27,12 @@ public static class SideInputs
         if (givenShape is null && batch > 0 && dims is [var first, ..] && first == batch) dims = [-1, .. dims[1..]];
         var symbolic = Enumerable.Range(0, dims.Length).Where(d => dims[d] < 0).ToArray();
         if (symbolic.Length > 1)
-            throw new ArgumentException($"{model.Path}: input '{input.Name}' has {symbolic.Length} symbolic axes; give its shape with --input-shape {input.Name}=D1,D2,... (-1 for the batch axis)");
+            throw new ArgumentException($"{model.Path}: input '{input.Name}' has {symbolic.Length} symbolic axes; give its shape with `input_shape {input.Name}=D1,D2,...` (-1 for the batch axis)");
         long[] Shape(long n) => dims.Select(d => d < 0 ? n : d).ToArray();
         string shown = $"[{string.Join(",", dims.Select(d => d < 0 ? "n" : d.ToString()))}]";
 
         if (values?.TryGetValue(input.Name, out var given) == true)
-            return new SideInput(input.Name, $"{given} everywhere {shown} (--input-value)", n => full(Shape(n), given, type));
+            return new SideInput(input.Name, $"{given} everywhere {shown} (input_value)", n => full(Shape(n), given, type));
         if (symbolic.Length == 1)
         {
             bool mask = input.Name.Contains("mask", StringComparison.OrdinalIgnoreCase);
@@ -41,7 +41,7 @@ public static class SideInputs
         }
         if (ComparedConstant(model, input.Name) is { } compared)
             return new SideInput(input.Name, $"{compared} everywhere {shown} (the value the graph compares it with)", n => full(Shape(n), compared, type));
-        throw new ArgumentException($"{model.Path}: input '{input.Name}' {shown} has no batch axis and no value to take; give it with --input-value {input.Name}=V");
+        throw new ArgumentException($"{model.Path}: input '{input.Name}' {shown} has no batch axis and no value to take; give it with `input_value {input.Name}=V`");
     }
 
     /// <summary>The side inputs for a pass of n samples (ImportedModel.SideInputs), on the device and, for float inputs, in float64

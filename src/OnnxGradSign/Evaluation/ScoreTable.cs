@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using OnnxGradSign.Proxies;
 
 namespace OnnxGradSign.Evaluation;
 
@@ -12,9 +13,8 @@ public sealed record ScoreRow(string Model, IReadOnlyDictionary<string, double> 
 /// </summary>
 public sealed record ScoreTable(IReadOnlyList<ScoreRow> Rows, IReadOnlyList<string> Proxies)
 {
-    private static readonly HashSet<string> NotProxies =
-        ["model", "sha256", "status", "error", "seconds", "engine", "init", "seeds", "data", "batch_size", "reduce", "param_scope", "loss", "output", "device",
-         "warnings", "layers"];
+    /// <summary>A record's fields besides its scores (params stays: it is the size baseline).</summary>
+    private static readonly HashSet<string> NotProxies = ScoreRecord.FieldNames.Where(f => f != "params").ToHashSet();
 
     public static ScoreTable Read(string path)
     {

@@ -8,7 +8,7 @@ public enum EngineKind { Auto, Loop, Vectorized }
 /// Auto picks per model (<see cref="Losses.Resolve"/>): mean-squared error against float targets, binary cross-entropy for one
 /// output value, cross-entropy for several. Mse against integer labels compares with the one-hot label.
 /// </summary>
-public enum LossKind { Auto, CrossEntropy, BinaryCrossEntropy, Mse }
+public enum LossKind { Auto, CrossEntropy, [Choice("bce")] BinaryCrossEntropy, Mse }
 
 /// <summary>Weights: Conv/ConvTranspose/Linear weights, as GradSign scores them. All: every trainable parameter.</summary>
 public enum ParameterScope { Weights, All }

@@ -13,18 +13,14 @@ public static class Losses
             : labels.is_floating_point() ? LossKind.Mse
             : valuesPerSample == 1 ? LossKind.BinaryCrossEntropy : LossKind.CrossEntropy;
         if (loss == LossKind.CrossEntropy && valuesPerSample == 1)
-            throw new ArgumentException("cross-entropy over a single output value is constant (its gradient is zero everywhere): use --loss auto, bce or mse");
+            throw new ArgumentException("cross-entropy over a single output value is constant (its gradient is zero everywhere): use `loss auto`, `loss bce` or `loss mse`");
         if (loss != LossKind.Mse && labels.is_floating_point())
-            throw new ArgumentException($"{Name(loss)} needs integer labels; the data holds float targets (use --loss mse or auto)");
+            throw new ArgumentException($"{Name(loss)} needs integer labels; the data holds float targets (use `loss mse` or `loss auto`)");
         return loss;
     }
 
     /// <summary>The loss's name in records and options.</summary>
-    public static string Name(LossKind loss) => loss switch
-    {
-        LossKind.Auto => "auto", LossKind.CrossEntropy => "cross-entropy", LossKind.BinaryCrossEntropy => "bce", LossKind.Mse => "mse",
-        _ => throw new ArgumentOutOfRangeException(nameof(loss)),
-    };
+    public static string Name(LossKind loss) => Choices<LossKind>.Name(loss);
 
     /// <summary>
     /// The sum over samples of each sample's own loss, as the official code computes it on a batch of one: cross-entropy of the

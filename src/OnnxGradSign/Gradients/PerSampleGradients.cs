@@ -15,7 +15,7 @@ public static class PerSampleGradients
     /// <summary>Why the vectorized engine cannot serve these weights, or null when it can (a run may still find a shared weight).</summary>
     public static string? VectorizedUnsupported(IReadOnlyList<ParameterInfo> scored, GradientSettings settings)
     {
-        if (settings.Scope == ParameterScope.All) return "--params all needs the loop engine (biases and normalization parameters)";
+        if (settings.Scope == ParameterScope.All) return "`param_scope all` needs the loop engine (biases and normalization parameters)";
         return scored.FirstOrDefault(p => p.Kind == LayerKind.ConvTranspose) is { } t
             ? $"ConvTranspose weight '{t.Name}' is computed by the loop engine" : null;
     }

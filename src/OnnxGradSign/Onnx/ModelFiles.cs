@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 namespace OnnxGradSign.Onnx;
 
 /// <summary>Expands command-line paths (files or folders, searched recursively) into a sorted list of .onnx files.</summary>
@@ -40,5 +41,25 @@ public static class ModelFiles
             else if (entry.Name.EndsWith(".onnx", StringComparison.Ordinal) && !Directory.Exists(Path.Combine(folder, entry.Name)))
                 yield return Path.Combine(folder, entry.Name);
         }
+    }
+
+    /// <summary>The file's sha256, or null for one that cannot be read (scoring it then gives its error record).</summary>
+    public static string? TrySha256(string path)
+    {
+        try
+        {
+            return Sha256(path);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    public static string Sha256(string path)
+    {
+        InputFiles.CheckReadable(path, "model", InputFiles.MaxProtobufBytes); // never open a FIFO or a device
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 }

@@ -11,7 +11,7 @@ public static class Shards
     {
         var parts = spec.Split('/');
         if (parts.Length != 2 || !int.TryParse(parts[0], out var index) || !int.TryParse(parts[1], out var count) || count < 1 || index < 0 || index >= count)
-            throw new ArgumentException($"--shard '{spec}': expected I/N with 0 ≤ I < N");
+            throw new ArgumentException($"shard '{spec}': expected I/N with 0 ≤ I < N");
         return files.Where(f => Of(f, count) == index).ToList();
     }
 

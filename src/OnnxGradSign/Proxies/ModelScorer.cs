@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 using OnnxGradSign.Data;
 using TorchSharp;
 using OnnxGradSign.Gradients;
@@ -10,35 +9,33 @@ using static TorchSharp.torch;
 namespace OnnxGradSign.Proxies;
 
 /// <summary>Scores one model file: import (fresh or kept weights, per seed), fit the data to its input, per-sample gradients, GradSign.</summary>
-public static class ModelScorer
+internal static class ModelScorer
 {
     /// <param name="data">The labelled samples, or null for synthetic data shaped like the model's input.</param>
     /// <summary>A failed record carrying the run's settings fields: what every record of this run starts from.</summary>
-    public static ScoreRecord Blank(string path, Dataset? data, ScoreSettings settings) => new()
+    public static ScoreRecord Blank(string path, Dataset? data, ValidatedOptions run) => new()
     {
-        Model = path, Status = ScoreRecord.Failed, Init = settings.Init.ToString().ToLowerInvariant(), Seeds = string.Join(",", settings.Seeds),
-        Data = data?.Source ?? DatasetLoader.SyntheticName, BatchSize = settings.BatchSize, Reduce = settings.Reduce.ToString().ToLowerInvariant(),
-        ParamScope = settings.Params.ToString().ToLowerInvariant(), Loss = Losses.Name(settings.Loss),
-        Output = settings.Output, Device = settings.Device,
+        Model = path, Status = ScoreRecord.Failed, DataUsed = data?.Source ?? DatasetLoader.SyntheticName, Settings = run.Options,
     };
 
     /// <param name="cache">Parsed models by content hash (the server's), or null to read the file.</param>
     /// <param name="sha256">The file's hash when the caller has it already (a results-cache lookup), so it is read once.</param>
-    public static ScoreRecord Score(string path, Dataset? data, ScoreSettings settings, Serving.ModelCache? cache = null, string? sha256 = null)
+    public static ScoreRecord Score(string path, Dataset? data, ValidatedOptions run, ModelCache? cache = null, string? sha256 = null)
     {
         var clock = Stopwatch.StartNew();
-        var record = Blank(path, data, settings);
+        var record = Blank(path, data, run);
+        var settings = run.Options;
         try
         {
-            var sha = sha256 ?? Sha256(path);
+            var sha = sha256 ?? ModelFiles.Sha256(path);
             record = record with { Sha256 = sha };
             var model = cache?.Get(path, sha) ?? OnnxModel.Load(path);
             if (model.Inputs.Count == 0) throw new OnnxModelException(path, "the graph takes no input, so there are no samples to score");
-            var sideInputs = SideInputs.For(model, settings.InputShapes, settings.InputValues);
-            int outputIndex = OutputIndex(model, settings.Output);
+            var sideInputs = SideInputs.For(model, settings.InputShape, settings.InputValue);
+            int outputIndex = OutputIndex(model, settings.OutputName);
             var device = new Device(settings.Device);
 
-            var values = settings.Proxies.ToDictionary(p => p.Name, _ => new List<double>());
+            var values = run.Computed.ToDictionary(p => p.Name, _ => new List<double>());
             var warnings = new List<string>();
             var failures = new List<string>(); // proxies that could not be computed
             if (ExportWarnings.FoldedBatchNorm(model) is { } folded) warnings.Add(folded);
@@ -55,7 +52,7 @@ public static class ModelScorer
                 using var imported = Import(model, options, device, settings.Float64);
                 parameters = imported.ParameterInfos.Where(p => p.Trainable).Sum(p => p.Count);
                 imported.SideInputs = SideInputs.Feed(sideInputs, device, settings.Float64);
-                var (x, y) = InputPreparation.Batch(model, data, settings.BatchSize, settings.Normalization, seed, shapes: settings.InputShapes);
+                var (x, y) = InputPreparation.Batch(model, data, settings.BatchSize, run.Normalization, seed, shapes: settings.InputShape);
                 if (x.is_floating_point()) x = x.to_type(settings.Float64 ? ScalarType.Float64 : ScalarType.Float32); // token ids stay integers
                 x = x.to(device);
                 y = y.to(device);
@@ -75,10 +72,10 @@ public static class ModelScorer
                 if (first) outputs = OutputSizes(imported, x);
                 // Synthetic labels range over the classes the scored output really has (its declared shape may be missing or another head's).
                 if (data is null && Math.Max(outputs[outputIndex].Values, 2) is var classes && classes != InputPreparation.DeclaredClasses(model))
-                    y = InputPreparation.Batch(model, data, settings.BatchSize, settings.Normalization, seed, classes, settings.InputShapes).Y
+                    y = InputPreparation.Batch(model, data, settings.BatchSize, run.Normalization, seed, classes, settings.InputShape).Y
                         .narrow(0, 0, x.shape[0]).to(device);
                 if (first) loss = Losses.Resolve(settings.Loss, outputs[outputIndex].Values, y);
-                var heads = settings.AllOutputs ? ExtraHeads(model, outputs, outputIndex, settings.Loss, x.shape[0], seed, device, warnings) : [];
+                var heads = settings.Outputs == OutputSelection.All ? ExtraHeads(model, outputs, outputIndex, settings.Loss, x.shape[0], seed, device, warnings) : [];
                 ImportedModel Reimport()
                 {
                     var copy = Import(model, options, device, settings.Float64);
@@ -87,9 +84,9 @@ public static class ModelScorer
                     return copy;
                 }
                 var context = new ProxyContext(imported, x, y,
-                    new GradientSettings(loss, settings.Params, outputIndex, settings.MaxMemoryBytes) { ExtraHeads = heads }, settings.Engine, settings.Reduce,
+                    new GradientSettings(loss, settings.ParamScope, outputIndex, run.MaxMemoryBytes) { ExtraHeads = heads }, settings.Engine, settings.Reduce,
                     Reimport);
-                foreach (var proxy in settings.Proxies)
+                foreach (var proxy in run.Computed)
                 {
                     try
                     {
@@ -101,7 +98,7 @@ public static class ModelScorer
                         failures.Add($"{proxy.Name}: {Brief(e)}");
                     }
                 }
-                if (settings.Proxies.Any(p => p.Name == "gradsign"))
+                if (run.Computed.Any(p => p.Name == "gradsign"))
                 {
                     signs = context.Signs;
                     layers = settings.PerLayer ? GradSign.Layers(signs) : null; // the sign sums die with this seed's scope
@@ -113,11 +110,11 @@ public static class ModelScorer
             return record with
             {
                 Status = ScoreRecord.Ok,
-                Scores = Summarize(values, settings.Seeds.Length),
+                Scores = Summarize(values, settings.Seeds.Count),
                 Params = parameters,
-                Engine = engine,
+                EngineUsed = engine,
                 LossUsed = Losses.Name(loss),
-                Output = settings.AllOutputs ? "all" : model.Outputs[outputIndex].Name,
+                OutputUsed = settings.Outputs == OutputSelection.All ? "all" : model.Outputs[outputIndex].Name,
                 Warnings = warnings.Concat(failures).Distinct().Concat(signs is null ? [] : Warnings(signs)).ToList(),
                 Layers = layers,
                 Seconds = clock.Elapsed.TotalSeconds,
@@ -205,7 +202,7 @@ public static class ModelScorer
         if (name is null) return 0;
         for (int k = 0; k < model.Outputs.Count; k++)
             if (model.Outputs[k].Name == name) return k;
-        throw new ArgumentException($"{model.Path}: --output-name '{name}' is not a graph output (outputs: {string.Join(", ", model.Outputs.Select(o => o.Name))})");
+        throw new ArgumentException($"{model.Path}: `output_name {name}` is not a graph output (outputs: {string.Join(", ", model.Outputs.Select(o => o.Name))})");
     }
 
     private static List<string> Warnings(SignSums sums)
@@ -220,25 +217,5 @@ public static class ModelScorer
         if (dead.Count > 0)
             warnings.Add($"{dead.Count} layer(s) get exactly zero gradient for every sample (dead or disconnected): {string.Join(", ", dead.Take(5))}");
         return warnings;
-    }
-
-    /// <summary>The file's sha256, or null for one that cannot be read (scoring it then gives its error record).</summary>
-    public static string? TrySha256(string path)
-    {
-        try
-        {
-            return Sha256(path);
-        }
-        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
-
-    public static string Sha256(string path)
-    {
-        InputFiles.CheckReadable(path, "model", InputFiles.MaxProtobufBytes); // never open a FIFO or a device
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 }

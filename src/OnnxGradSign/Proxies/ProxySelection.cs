@@ -8,7 +8,7 @@ public sealed record SingleProxy(Proxy Proxy) : ProxySpec(Proxy.Name);
 /// <summary>vote(a,b,…): mean of the members' ranks; logrank(a,b,…): Σ log(rank/m) as AZ-NAS combines its terms (rank m = best).</summary>
 public sealed record EnsembleProxy(string Kind, IReadOnlyList<string> Members) : ProxySpec($"{Kind}({string.Join(",", Members)})");
 
-/// <summary>Parses --proxy: comma-separated names, `all` for every catalog proxy, vote(…) and logrank(…) wherever a name may stand.</summary>
+/// <summary>Parses the proxy option: comma-separated names, `all` for every catalog proxy, vote(…) and logrank(…) wherever a name may stand.</summary>
 public static class ProxySelection
 {
     public static IReadOnlyList<ProxySpec> Parse(string text)
@@ -20,15 +20,15 @@ public static class ProxySelection
             else if (item.EndsWith(')') && item.IndexOf('(') is var open and > 0)
             {
                 var kind = item[..open];
-                if (kind is not ("vote" or "logrank")) throw new ArgumentException($"--proxy: unknown ensemble '{kind}' (vote or logrank)");
+                if (kind is not ("vote" or "logrank")) throw new ScoreOptionException("proxy", $"unknown ensemble '{kind}' (vote or logrank)");
                 var members = SplitTopLevel(item[(open + 1)..^1]).ToList();
-                if (members.Count < 2) throw new ArgumentException($"--proxy: {item} needs at least two proxies");
+                if (members.Count < 2) throw new ScoreOptionException("proxy", $"{item} needs at least two proxies");
                 foreach (var m in members) Single(m);
                 specs.Add(new EnsembleProxy(kind, members));
             }
             else specs.Add(Single(item));
         }
-        if (specs.Count == 0) throw new ArgumentException("--proxy: name at least one proxy");
+        if (specs.Count == 0) throw new ScoreOptionException("proxy", "name at least one proxy");
         return specs.DistinctBy(s => s.Name).ToList();
     }
 
@@ -40,7 +40,7 @@ public static class ProxySelection
     }
 
     private static SingleProxy Single(string name) => new(ProxyCatalog.Find(name)
-        ?? throw new ArgumentException($"--proxy: unknown proxy '{name}' (known: {string.Join(", ", ProxyCatalog.All.Select(p => p.Name))}, all, vote(…), logrank(…))"));
+        ?? throw new ScoreOptionException("proxy", $"unknown proxy '{name}' (known: {string.Join(", ", ProxyCatalog.All.Select(p => p.Name))}, all, vote(…), logrank(…))"));
 
     private static IEnumerable<string> SplitTopLevel(string text)
     {

@@ -54,7 +54,7 @@ public static class ModelInspector
             int placeholders = trainable.Count(p => p.IsLayerWeight && p.Count > 1 && IsOneRepeatedValue(imported.TensorOf(p)));
             if (placeholders > 0)
                 warnings.Add($"{placeholders} layer weight(s) hold one repeated value: placeholders, as in ONNX's \"light\" models " +
-                    "(ConstantOfShape). Fresh init (the default) replaces them; `--init keep` and `verify` use the placeholder values.");
+                    "(ConstantOfShape). Fresh init (the default) replaces them; `init keep` and `verify` use the placeholder values.");
         }
         catch (UnsupportedOpsException e)
         {
@@ -133,7 +133,7 @@ public static class ModelInspector
         if (type is not (TensorProto.Types.DataType.Float or TensorProto.Types.DataType.Double or TensorProto.Types.DataType.Float16 or TensorProto.Types.DataType.Bfloat16))
             return $"input '{input.Name}': {type.ToString().ToLowerInvariant()} token ids, fed as they are; synthetic ids stay below " +
                 (model.IndexRange(input.Name) is { } range ? $"{range} (the embedding it indexes)" : "2 (no embedding table found)");
-        if (shape.Length != 4) return $"input '{input.Name}': fed as given, normalized by --mean/--std";
+        if (shape.Length != 4) return $"input '{input.Name}': fed as given, normalized by `mean`/`std`";
         return Data.InputPreparation.IsNhwc(shape)
             ? $"input '{input.Name}': NHWC images (Keras' layout); NCHW data is permuted to it"
             : $"input '{input.Name}': NCHW images; NHWC data is permuted to it";

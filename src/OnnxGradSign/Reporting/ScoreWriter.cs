@@ -13,14 +13,9 @@ public enum ScoreFormat { Table, Json, Jsonl, Csv }
 public static class ScoreWriter
 {
     public static readonly string[] LeadingColumns = ["model", "sha256", "status", "error"];
+    /// <summary>After the scores: what the model got, then every setting of the run by its option name.</summary>
     public static readonly string[] TrailingColumns =
-        ["params", "seconds", "engine", "loss_used", "init", "seeds", "data", "batch_size", "reduce", "param_scope", "loss", "output", "device"];
-
-    /// <summary>The score fields of a run: each requested proxy, its spread over seeds, and synflow's log10 (params has its own column).</summary>
-    public static List<string> ScoreColumns(IEnumerable<string> proxies, bool severalSeeds) => proxies
-        .Where(p => p != "params")
-        .SelectMany(p => new[] { p }.Concat(severalSeeds && !p.Contains('(') ? [p + "_std"] : []).Concat(p == "synflow" ? ["synflow_log10"] : []))
-        .ToList();
+        ["params", "seconds", "engine_used", "loss_used", "data_used", "output_used", .. ScoreOptionFields.All.Select(f => f.Name)];
 
     public static string Write(IReadOnlyList<ScoreRecord> records, ScoreFormat format, IReadOnlyList<string> scoreColumns) => format switch
     {
@@ -38,7 +33,7 @@ public static class ScoreWriter
     public static string CsvRow(ScoreRecord r, IReadOnlyList<string> scoreColumns)
     {
         string[] cells = [r.Model, r.Sha256 ?? "", r.Status, r.Error ?? "", .. scoreColumns.Select(c => Number(r.Score(c))), r.Params?.ToString() ?? "",
-            Number(r.Seconds), r.Engine ?? "", r.LossUsed ?? "", r.Init, r.Seeds, r.Data, r.BatchSize.ToString(), r.Reduce, r.ParamScope, r.Loss, r.Output ?? "", r.Device];
+            Number(r.Seconds), r.EngineUsed ?? "", r.LossUsed ?? "", r.DataUsed, r.OutputUsed ?? "", .. ScoreOptionFields.All.Select(f => f.Text(r.Settings) ?? "")];
         return string.Join(",", cells.Select(Quote)) + "\n";
     }
 
@@ -55,9 +50,9 @@ public static class ScoreWriter
     {
         var sb = new StringBuilder();
         // The first requested proxy ranks; with params alone, the parameter count does.
-        var rankBy = scoreColumns.FirstOrDefault();
-        var ranked = records.Where(r => r.Status == ScoreRecord.Ok)
-            .OrderByDescending(r => (rankBy is null ? r.Params : r.Score(rankBy)) ?? double.NegativeInfinity).ToList();
+        var rankBy = scoreColumns.FirstOrDefault() ?? "params";
+        var scored = records.Ranked(rankBy);
+        var ranked = scored.Concat(records.Where(r => r.Status == ScoreRecord.Ok).Except(scored)).ToList(); // models without that score last
         var widths = scoreColumns.Select(c => Math.Max(c.Length, 12)).ToList();
         sb.AppendLine($"{"rank",4}  {string.Join("  ", scoreColumns.Select((c, k) => c.PadLeft(widths[k])))}  {"params",10}  {"seconds",8}  {"engine",-10}  model");
         for (int k = 0; k < ranked.Count; k++)
@@ -65,7 +60,7 @@ public static class ScoreWriter
             var r = ranked[k];
             var cells = scoreColumns.Select((c, i) => (r.Score(c) is { } v ? Short(v) : "-").PadLeft(widths[i]));
             sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"{k + 1,4}  {string.Join("  ", cells)}  {r.Params,10}  {r.Seconds,8:0.00}  {r.Engine ?? "",-10}  {r.Model}"));
+                $"{k + 1,4}  {string.Join("  ", cells)}  {r.Params,10}  {r.Seconds,8:0.00}  {r.EngineUsed ?? "",-10}  {r.Model}"));
             foreach (var w in r.Warnings) sb.AppendLine($"      warning: {w}");
             foreach (var l in r.Layers ?? [])
                 sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
@@ -73,11 +68,12 @@ public static class ScoreWriter
         }
         foreach (var r in records.Where(r => r.Status != ScoreRecord.Ok))
             sb.AppendLine($"   -  error: {r.Error}"); // the error names the model
-        var first = records.FirstOrDefault();
-        var data = records.Select(r => r.Data).Distinct().ToList(); // by default each model takes the sample nearest it
+        var first = records.FirstOrDefault()?.Settings;
+        var data = records.Select(r => r.DataUsed).Distinct().ToList(); // by default each model takes the sample nearest it
         if (first is not null)
-            sb.AppendLine($"{ranked.Count} of {records.Count} model(s) scored; init {first.Init}, seeds {first.Seeds}, data {string.Join(" or ", data)}, " +
-                $"batch {first.BatchSize}, reduce {first.Reduce}, params {first.ParamScope}, loss {first.Loss}");
+            sb.AppendLine($"{ranked.Count} of {records.Count} model(s) scored; init {Choices<Import.WeightInit>.Name(first.Init)}, seeds {string.Join(",", first.Seeds)}, " +
+                $"data {string.Join(" or ", data)}, batch {first.BatchSize}, reduce {Choices<GradSignReduce>.Name(first.Reduce)}, " +
+                $"params {Choices<Gradients.ParameterScope>.Name(first.ParamScope)}, loss {Choices<Gradients.LossKind>.Name(first.Loss)}");
         return sb.ToString();
     }
 }

@@ -22,7 +22,7 @@ public sealed class IncrementalOutput : IDisposable
     public IncrementalOutput(string path, ScoreFormat format, IReadOnlyList<string> columns, bool resume)
     {
         if (format is not (ScoreFormat.Jsonl or ScoreFormat.Csv))
-            throw new ArgumentException("--resume and incremental output need --format jsonl or csv");
+            throw new ArgumentException("resuming and incremental output need the jsonl or csv format");
         Path = path;
         _format = format;
         _columns = columns;

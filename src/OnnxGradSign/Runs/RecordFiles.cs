@@ -6,7 +6,7 @@ using OnnxGradSign.Reporting;
 
 namespace OnnxGradSign.Runs;
 
-/// <summary>Score records read back from files that `score` wrote (jsonl, json or csv), for --resume and merge.</summary>
+/// <summary>Score records read back from files that `score` wrote (jsonl, json or csv), for resuming and merging.</summary>
 public static class RecordFiles
 {
     public static List<ScoreRecord> Read(string path)
@@ -22,9 +22,9 @@ public static class RecordFiles
     /// <summary>Scores of the records, in order of first appearance: the score columns to write them with.</summary>
     public static List<string> ScoreColumns(IEnumerable<ScoreRecord> records) => records.SelectMany(r => r.Scores.Keys).Distinct().ToList();
 
-    /// <summary>What makes two records the same result: the model's content and every setting, including which scores it holds.</summary>
-    public static string Identity(ScoreRecord r) => string.Join("|", r.Sha256, r.Init, r.Seeds, r.Data, r.BatchSize, r.Reduce, r.ParamScope, r.Loss,
-        r.Output, r.Device, string.Join(",", r.Scores.Keys.Order(StringComparer.Ordinal)));
+    /// <summary>What makes two records the same result: the model's content, the data and every setting that decides a result, and which scores it holds.</summary>
+    public static string Identity(ScoreRecord r) => string.Join("|", [r.Sha256, r.DataUsed, .. ScoreOptionFields.All.Where(f => f.DecidesResult).Select(f => f.Text(r.Settings)),
+        string.Join(",", r.Scores.Keys.Order(StringComparer.Ordinal))]);
 
     /// <summary>One JSON record a line; a last line cut short by a killed process is ignored.</summary>
     private static List<ScoreRecord> JsonLines(string text)
@@ -41,18 +41,17 @@ public static class RecordFiles
 
     private static ScoreRecord FromCsv(Dictionary<string, string> row)
     {
-        string Text(string column) => row.GetValueOrDefault(column) ?? "";
-        double? Number(string column) => row.TryGetValue(column, out var v) && v.Length > 0 ? double.Parse(v, CultureInfo.InvariantCulture) : null;
-        var known = ScoreWriter.LeadingColumns.Concat(ScoreWriter.TrailingColumns).ToHashSet();
+        string? Text(string column) => row.GetValueOrDefault(column) is { Length: > 0 } text ? text : null;
+        double? Number(string column) => Text(column) is { } v ? double.Parse(v, CultureInfo.InvariantCulture) : null;
+        var known = ScoreRecord.FieldNames.ToHashSet();
+        var settings = ScoreOptionFields.All.Where(f => Text(f.Name) is not null)
+            .Aggregate(new ScoreOptions(), (options, f) => f.WithText(options, f.IsMap ? Text(f.Name)!.Split(';') : [Text(f.Name)!]));
         return new ScoreRecord
         {
-            Model = Text("model"), Sha256 = Text("sha256") is { Length: > 0 } sha ? sha : null, Status = Text("status"),
-            Error = Text("error") is { Length: > 0 } error ? error : null,
+            Model = Text("model") ?? "", Sha256 = Text("sha256"), Status = Text("status") ?? ScoreRecord.Failed, Error = Text("error"),
             Scores = row.Keys.Where(c => !known.Contains(c)).ToDictionary(c => c, Number),
-            Params = (long?)Number("params"), Seconds = Number("seconds") ?? 0, Engine = Text("engine") is { Length: > 0 } engine ? engine : null,
-            LossUsed = Text("loss_used") is { Length: > 0 } used ? used : null,
-            Init = Text("init"), Seeds = Text("seeds"), Data = Text("data"), BatchSize = (long)(Number("batch_size") ?? 0), Reduce = Text("reduce"),
-            ParamScope = Text("param_scope"), Loss = Text("loss"), Output = Text("output") is { Length: > 0 } output ? output : null, Device = Text("device"),
+            Params = (long?)Number("params"), Seconds = Number("seconds") ?? 0, EngineUsed = Text("engine_used"), LossUsed = Text("loss_used"),
+            DataUsed = Text("data_used") ?? "", OutputUsed = Text("output_used"), Settings = settings,
         };
     }
 }

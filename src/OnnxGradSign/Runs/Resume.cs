@@ -1,3 +1,4 @@
+using OnnxGradSign.Onnx;
 using OnnxGradSign.Proxies;
 
 namespace OnnxGradSign.Runs;
@@ -13,7 +14,7 @@ public static class Resume
     /// </summary>
     public static (List<ScoreRecord> Kept, List<string> Remaining) Plan(IReadOnlyList<string> files, IReadOnlyList<ScoreRecord> existing, bool retryErrors)
     {
-        var hashes = files.Distinct().ToDictionary(f => f, ModelScorer.TrySha256);
+        var hashes = files.Distinct().ToDictionary(f => f, ModelFiles.TrySha256);
         bool Current(ScoreRecord r) => !hashes.TryGetValue(r.Model, out var sha) || r.Sha256 == sha;
         var kept = existing.GroupBy(r => r.Model).Select(g => g.Last())
             .Where(r => Current(r) && (r.Status == ScoreRecord.Ok || !retryErrors)).ToList();
@@ -21,15 +22,17 @@ public static class Resume
         return (kept, files.Where(f => !done.Contains(f)).ToList());
     }
 
-    public static void CheckSettings(IncrementalOutput output, ScoringRun run)
+    /// <summary>Refuses to resume a file written with settings that decide a result differently (the data each model got included).</summary>
+    public static void CheckSettings(IncrementalOutput output, ScoreRun run)
     {
         if (output.Existing.Count == 0) return;
-        var found = Settings(output.Existing[0]);
-        var expected = Settings(ModelScorer.Blank("", run.Data.For(output.Existing[0].Model), run.Settings));
-        if (found != expected)
-            throw new ArgumentException($"{output.Path} was written with other settings ({found}); this run has {expected}: resume with the same options, or write elsewhere");
+        var found = output.Existing[0];
+        var differing = ScoreOptionFields.All.Where(f => f.DecidesResult && f.Text(found.Settings) != f.Text(run.Options))
+            .Select(f => $"{f.Name} {f.Text(found.Settings) ?? "unset"} (this run: {f.Text(run.Options) ?? "unset"})").ToList();
+        var data = run.Data.For(found.Model)?.Source ?? Data.DatasetLoader.SyntheticName;
+        if (data != found.DataUsed)
+            differing.Add($"data {found.DataUsed} (this run: {data})");
+        if (differing.Count > 0)
+            throw new ArgumentException($"{output.Path} was written with other settings: {string.Join("; ", differing)}; resume with the same options, or write elsewhere");
     }
-
-    private static string Settings(ScoreRecord r) =>
-        $"init {r.Init}, seeds {r.Seeds}, data {r.Data}, batch {r.BatchSize}, reduce {r.Reduce}, params {r.ParamScope}, loss {r.Loss}, device {r.Device}";
 }

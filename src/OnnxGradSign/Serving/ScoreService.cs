@@ -1,22 +1,21 @@
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.Json.Serialization;
+using OnnxGradSign.Onnx;
 using OnnxGradSign.Proxies;
 using OnnxGradSign.Reporting;
+using OnnxGradSign.Runs;
 
 namespace OnnxGradSign.Serving;
 
 /// <summary>
-/// Answers JSON requests (README documents the protocol): `score` runs a <see cref="ScoreRequest"/> given as the request's other
-/// fields; `health` and `version` describe the server. Requests wait for one of a bounded number of workers, the queue is bounded,
+/// Answers JSON requests (docs/serve.md documents the protocol): `score` scores the request's `paths` with the
+/// <see cref="ScoreOptions"/> given as the request's other fields (by their snake_case names); `health` and `version` describe the server. Requests wait for one of a bounded number of workers, the queue is bounded,
 /// and each request has a timeout; whatever goes wrong becomes an error response and the service keeps serving.
 /// </summary>
 public sealed class ScoreService(int workers = 1, int queueCapacity = 64, TimeSpan? defaultTimeout = null, int cachedModels = 32)
 {
     public const int ProtocolVersion = 1;
-    private static readonly JsonSerializerOptions Strict = new(Json.Compact) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow };
-
     private readonly SemaphoreSlim _workers = new(workers);
     private readonly ModelCache _cache = new(cachedModels);
     private readonly TimeSpan _timeout = defaultTimeout ?? TimeSpan.FromMinutes(10);
@@ -42,8 +41,9 @@ public sealed class ScoreService(int workers = 1, int queueCapacity = 64, TimeSp
                 {
                     ["tool"] = ToolVersion,
                     ["proxies"] = new JsonArray(ProxyCatalog.All.Select(p => (JsonNode)p.Name).ToArray()),
+                    ["options"] = new JsonArray(ScoreOptionFields.All.Select(Describe).ToArray()),
                 }),
-                "score" => await ScoreAsync(id, request.Deserialize<ScoreRequest>(Strict) ?? new ScoreRequest(), TimeSpan.FromSeconds(timeoutSeconds)),
+                "score" => await ScoreAsync(id, Prepare(request), TimeSpan.FromSeconds(timeoutSeconds)),
                 _ => throw new ArgumentException($"op '{op}': expected score, health or version"),
             };
         }
@@ -58,9 +58,24 @@ public sealed class ScoreService(int workers = 1, int queueCapacity = 64, TimeSp
         }
     }
 
-    private async Task<string> ScoreAsync(JsonNode? id, ScoreRequest request, TimeSpan timeout)
+    /// <summary>The run a score request asks for: its `paths` (a list of files and folders) and its option fields.</summary>
+    private static ScoreRun Prepare(JsonObject request)
     {
-        var run = request.Prepare();
+        var paths = request["paths"] is JsonArray list ? list.Select(p => p?.GetValue<string>() ?? "").ToArray()
+            : throw new ScoreOptionException("paths", "expected a list of model files or folders");
+        request.Remove("paths");
+        return new ScoreRun(ScoreOptionFields.FromJson(request), paths);
+    }
+
+    /// <summary>An option as clients see it: name, default, choices, documentation, and whether it decides a result.</summary>
+    private static JsonNode Describe(ScoreOptionField field) => new JsonObject
+    {
+        ["name"] = field.Name, ["default"] = field.Json(new ScoreOptions()), ["choices"] = field.Choices is { } c ? new JsonArray(c.Select(n => (JsonNode)n).ToArray()) : null,
+        ["description"] = field.Description, ["decides_result"] = field.DecidesResult,
+    };
+
+    private async Task<string> ScoreAsync(JsonNode? id, ScoreRun run, TimeSpan timeout)
+    {
         if (Interlocked.Increment(ref _waiting) > queueCapacity)
         {
             Interlocked.Decrement(ref _waiting);
@@ -80,7 +95,8 @@ public sealed class ScoreService(int workers = 1, int queueCapacity = 64, TimeSp
             Interlocked.Decrement(ref _waiting);
         }
         // The worker is released when the work really ends; a timed-out request is answered at its deadline and stops between models.
-        var work = Task.Run(() => run.Score(cancellation: cancellation.Token, cache: _cache), CancellationToken.None);
+        var hooks = new RunHooks { Scorers = () => new ScoreRun.InProcess(new Scorer(run.Options, _cache)), Cancellation = cancellation.Token };
+        var work = Task.Run(() => run.Score(hooks: hooks), CancellationToken.None);
         _ = work.ContinueWith(_ => _workers.Release(), TaskScheduler.Default);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await Task.WhenAny(work, Task.Delay(timeout));
@@ -89,7 +105,7 @@ public sealed class ScoreService(int workers = 1, int queueCapacity = 64, TimeSp
         var records = await work;
         return Respond(id, new JsonObject
         {
-            ["columns"] = new JsonArray(run.Columns.Select(c => (JsonNode)c).ToArray()),
+            ["columns"] = new JsonArray(run.Run.Columns.Select(c => (JsonNode)c).ToArray()),
             ["results"] = JsonSerializer.SerializeToNode(records, Json.Compact),
         });
     }

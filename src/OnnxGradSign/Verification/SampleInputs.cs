@@ -12,11 +12,11 @@ public sealed record InputSpec(long BatchSize = 2, IReadOnlyDictionary<string, l
     {
         if (Shapes?.TryGetValue(input.Name, out var given) == true) return given;
         var dims = input.Type?.TensorType?.Shape?.Dim
-            ?? throw new OnnxModelException(model.Path, $"input '{input.Name}' declares no shape; give one with --input-shape {input.Name}=...");
+            ?? throw new OnnxModelException(model.Path, $"input '{input.Name}' declares no shape; give one with `input_shape {input.Name}=...`");
         return dims.Select((d, k) => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue && d.DimValue > 0 ? d.DimValue
             : k == 0 ? BatchSize
             : throw new OnnxModelException(model.Path,
-                $"input '{input.Name}' has symbolic axis {k} ('{d.DimParam}'); give its shape with --input-shape {input.Name}=...")).ToArray();
+                $"input '{input.Name}' has symbolic axis {k} ('{d.DimParam}'); give its shape with `input_shape {input.Name}=...`")).ToArray();
     }
 }
 

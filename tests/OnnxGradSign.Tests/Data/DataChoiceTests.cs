@@ -51,7 +51,7 @@ public class DataChoiceTests : IDisposable
         var e = Assert.Throws<ArgumentException>(() => DataChoice.Resolve(null, [_root], [cnn], 8));
         Assert.Contains(broken, e.Message);
         Assert.Contains(cnn, e.Message);
-        Assert.Contains("--data", e.Message);
+        Assert.Contains("`data`", e.Message);
     }
 
     [Fact]

@@ -105,9 +105,9 @@ public class ConstantWeightTests
 
         // Fresh weights are drawn per (seed, name): the light file scores exactly like the network it was made from.
         var data = DatasetLoader.Load(TestPaths.Model("fashion-mnist-sample.npz"), 16);
-        var settings = ScoreSettings.Default with { BatchSize = 16, Seeds = [3] };
-        var light = ModelScorer.Score(TestPaths.Model(Light), data, settings);
-        var full = ModelScorer.Score(TestPaths.Model("resnet_tiny.onnx"), data, settings);
+        var settings = new ScoreOptions { BatchSize = 16, Seeds = [3] };
+        var light = new Scorer(settings).Score(TestPaths.Model(Light), data);
+        var full = new Scorer(settings).Score(TestPaths.Model("resnet_tiny.onnx"), data);
         Assert.Equal(ScoreRecord.Ok, light.Status);
         Assert.Equal(full.Score("gradsign"), light.Score("gradsign"));
     }
@@ -115,7 +115,7 @@ public class ConstantWeightTests
     [Fact]
     public void Paddle_model_scores_on_the_sample_its_folder_inherits()
     {
-        var run = new ScoreRequest { Paths = [TestPaths.Models + "/paddle", TestPaths.Model(Paddle)], BatchSize = 16 }.Prepare();
+        var run = new OnnxGradSign.Runs.ScoreRun(new ScoreOptions { BatchSize = 16 }, [TestPaths.Models + "/paddle", TestPaths.Model(Paddle)]);
         var record = run.Score([TestPaths.Model(Paddle)]).Single();
         Assert.Equal(ScoreRecord.Ok, record.Status);
         Assert.True(record.Score("gradsign") > 0);

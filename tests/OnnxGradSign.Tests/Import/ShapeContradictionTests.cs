@@ -70,7 +70,7 @@ public class ShapeContradictionTests
         File.WriteAllBytes(path, graph.Proto.ToByteArray());
         try
         {
-            var record = ModelScorer.Score(path, null, ScoreSettings.Default with { BatchSize = 4 });
+            var record = new Scorer(new ScoreOptions { BatchSize = 4 }).Score(path, null);
             Assert.True(record.Status == ScoreRecord.Ok ? record.Score("gradsign") == 0 : record.Error!.Contains(path), record.Error);
         }
         finally { File.Delete(path); }

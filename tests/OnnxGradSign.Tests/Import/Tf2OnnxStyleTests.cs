@@ -144,13 +144,13 @@ public class Tf2OnnxStyleTests
     [MemberData(nameof(Models))]
     public void Scoring_on_nhwc_data_is_finite_and_both_engines_agree_in_float64(string file)
     {
-        var settings = ScoreSettings.Default with { BatchSize = 16, Float64 = true, PerLayer = true };
-        var loop = ModelScorer.Score(Model(file), Sample, settings with { Engine = EngineKind.Loop });
-        var vectorized = ModelScorer.Score(Model(file), Sample, settings with { Engine = EngineKind.Vectorized });
+        var settings = new ScoreOptions { BatchSize = 16, Float64 = true, PerLayer = true };
+        var loop = new Scorer(settings with { Engine = EngineKind.Loop }).Score(Model(file), Sample);
+        var vectorized = new Scorer(settings with { Engine = EngineKind.Vectorized }).Score(Model(file), Sample);
         Assert.True(loop.Status == ScoreRecord.Ok, loop.Error);
         Assert.True(vectorized.Status == ScoreRecord.Ok, vectorized.Error);
-        Assert.Equal("loop", loop.Engine);
-        Assert.Equal("vectorized", vectorized.Engine);
+        Assert.Equal("loop", loop.EngineUsed);
+        Assert.Equal("vectorized", vectorized.EngineUsed);
         double score = loop.Score("gradsign")!.Value;
         Assert.True(double.IsFinite(score) && score > 0, $"{file}: gradsign {score}");
         Assert.Equal(score, vectorized.Score("gradsign")!.Value);

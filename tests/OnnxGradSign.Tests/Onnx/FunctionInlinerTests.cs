@@ -79,7 +79,7 @@ public class FunctionInlinerTests
             proto.Graph.Output[0].Type.TensorType.Shape = new TensorShapeProto { Dim = { new TensorShapeProto.Types.Dimension { DimParam = "N" },
                 new TensorShapeProto.Types.Dimension { DimValue = 3 } } };
             File.WriteAllBytes(path, proto.ToByteArray());
-            var record = ModelScorer.Score(path, null, ScoreSettings.Default with { BatchSize = 4 });
+            var record = new Scorer(new ScoreOptions { BatchSize = 4 }).Score(path, null);
             Assert.True(record.Status == ScoreRecord.Ok, record.Error);
             Assert.True(record.Score("gradsign") > 0);
             Assert.Equal(2 * 9 * 3 + 3 + 3 * 3, record.Params);

@@ -143,8 +143,8 @@ public class MalformedModelTests : IDisposable
             File.Copy(good, Path.Combine(other, "model.onnx"));
             File.WriteAllBytes(Path.Combine(outside, "weights.bin"), new byte[16]);
             File.CreateSymbolicLink(Path.Combine(other, "weights.bin"), Path.Combine(outside, "weights.bin"));
-            var cache = new OnnxGradSign.Serving.ModelCache(4);
-            var sha = OnnxGradSign.Proxies.ModelScorer.Sha256(good);
+            var cache = new ModelCache(4);
+            var sha = ModelFiles.Sha256(good);
             Assert.True(cache.Get(good, sha).HasExternalData);
             var copy = cache.Get(Path.Combine(other, "model.onnx"), sha);
             var e = Assert.ThrowsAny<OnnxModelException>(() => OnnxImporter.Import(copy, new ImportOptions(WeightInit.Keep)));

@@ -26,8 +26,7 @@ public class ProxyParityTests
     public void Every_proxy_matches_the_reference(string file)
     {
         var proxies = ProxyCatalog.All.Where(p => p.Name != "gradsign").ToList(); // gradsign has its own parity test
-        var record = ModelScorer.Score(TestPaths.Model(file), Sample,
-            ScoreSettings.Default with { Init = WeightInit.Keep, Float64 = true, Proxies = proxies });
+        var record = new Scorer(new ScoreOptions { Init = WeightInit.Keep, Float64 = true, Proxy = string.Join(",", proxies.Select(p => p.Name)) }).Score(TestPaths.Model(file), Sample);
         Assert.Equal(ScoreRecord.Ok, record.Status);
         var expected = Reference[file];
         foreach (var proxy in proxies.Select(p => p.Name))
@@ -53,7 +52,7 @@ public class ProxyParityTests
     [InlineData("vit_tiny.onnx")]
     public void Every_proxy_runs_in_the_default_float32_on_fresh_weights(string file)
     {
-        var record = ModelScorer.Score(TestPaths.Model(file), Sample, ScoreSettings.Default with { BatchSize = 16, Proxies = ProxyCatalog.All });
+        var record = new Scorer(new ScoreOptions { BatchSize = 16, Proxy = "all" }).Score(TestPaths.Model(file), Sample);
         Assert.Equal(ScoreRecord.Ok, record.Status);
         Assert.Empty(record.Warnings);
         foreach (var proxy in ProxyCatalog.All.Where(p => p.Name != "params"))

@@ -5,11 +5,11 @@ namespace OnnxGradSign.Tests.Proxies;
 /// <summary>`score` on real files published by others (../shared/realworld): fixed batches, one-logit heads, several outputs, side inputs.</summary>
 public class RealWorldScoreTests
 {
-    private static readonly ScoreSettings Settings = ScoreSettings.Default with { BatchSize = 8 };
+    private static readonly ScoreOptions Settings = new ScoreOptions { BatchSize = 8 };
 
     /// <summary>The refusals that are the right answer: an operator not yet converted, a graph with nothing GradSign scores, a
     /// shape only the user can give (asked for by option name).</summary>
-    private static readonly string[] Accepted = ["unsupported node(s)", "no Conv, ConvTranspose or Linear weight", "--input-shape"];
+    private static readonly string[] Accepted = ["unsupported node(s)", "no Conv, ConvTranspose or Linear weight", "`input_shape"];
 
     [RealWorldFact("SOURCES.md")]
     public void Every_file_scores_or_is_refused_for_a_reason_it_names()
@@ -17,7 +17,7 @@ public class RealWorldScoreTests
         var wrong = new List<string>();
         foreach (var path in Directory.GetFiles(TestPaths.RealWorld, "*.onnx").Order())
         {
-            var record = ModelScorer.Score(path, null, Settings);
+            var record = new Scorer(Settings).Score(path, null);
             bool scored = record.Status == ScoreRecord.Ok && record.Score("gradsign") is > 0 and var g && double.IsFinite(g);
             bool refused = record.Status == ScoreRecord.Failed && record.Error!.Contains(path) && Accepted.Any(record.Error.Contains);
             if (!scored && !refused) wrong.Add($"{Path.GetFileName(path)}: {record.Status} {record.Score("gradsign")} {record.Error}");
@@ -29,17 +29,17 @@ public class RealWorldScoreTests
     public void An_ocr_detector_with_symbolic_image_axes_scores_at_the_shape_given()
     {
         var path = Path.Combine(TestPaths.RealWorld, "ocr__ch_PP-OCRv3_det_infer.onnx");
-        Assert.Contains("--input-shape x=", ModelScorer.Score(path, null, Settings).Error);
-        var record = ModelScorer.Score(path, null, Settings with { InputShapes = new Dictionary<string, long[]> { ["x"] = [-1, 3, 64, 64] } });
+        Assert.Contains("`input_shape x=", new Scorer(Settings).Score(path, null).Error);
+        var record = new Scorer(Settings with { InputShape = new Dictionary<string, long[]> { ["x"] = [-1, 3, 64, 64] } }).Score(path, null);
         Assert.True(record.Score("gradsign") > 0, record.Error);
     }
 
     [RealWorldFact("cls__mnist_cntk.onnx")]
     public void A_cntk_classifier_with_its_batch_of_one_baked_in_scores_one_sample_at_a_time()
     {
-        var record = ModelScorer.Score(Path.Combine(TestPaths.RealWorld, "cls__mnist_cntk.onnx"), null, Settings);
+        var record = new Scorer(Settings).Score(Path.Combine(TestPaths.RealWorld, "cls__mnist_cntk.onnx"), null);
         Assert.True(record.Score("gradsign") > 0, record.Error);
-        Assert.Equal("loop", record.Engine);
+        Assert.Equal("loop", record.EngineUsed);
         Assert.Contains(record.Warnings, w => w.Contains("fixes its batch at 1"));
     }
 

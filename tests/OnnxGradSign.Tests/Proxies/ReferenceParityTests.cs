@@ -33,7 +33,7 @@ public class ReferenceParityTests
         ExampleModelTests.TrainingExports().SelectMany(f => new[] { new object[] { f[0], EngineKind.Loop }, [f[0], EngineKind.Vectorized] });
 
     private static double Score(string file, EngineKind engine, bool float64) =>
-        ModelScorer.Score(TestPaths.Model(file), Samples.For(TestPaths.Model(file)), ScoreSettings.Default with { Init = WeightInit.Keep, Engine = engine, Float64 = float64 })
+        new Scorer(new ScoreOptions { Init = WeightInit.Keep, Engine = engine, Float64 = float64 }).Score(TestPaths.Model(file), Samples.For(TestPaths.Model(file)))
             .Score("gradsign") ?? throw new Xunit.Sdk.XunitException($"{file} did not score");
 
     [Theory]
@@ -59,7 +59,7 @@ public class ReferenceParityTests
         var path = TestPaths.Model(file);
         var model = OnnxModel.Load(path);
         using var imported = OnnxImporter.Import(model, new ImportOptions(WeightInit.Keep, 0));
-        var (x, y) = InputPreparation.Batch(model, Samples.For(path), ScoreSettings.Default.BatchSize, ScoreSettings.Default.Normalization, 0);
+        var (x, y) = InputPreparation.Batch(model, Samples.For(path), new ScoreOptions().BatchSize, Normalization.None, 0);
         return NearZeroGradients.Count(imported, x, y);
     }
 

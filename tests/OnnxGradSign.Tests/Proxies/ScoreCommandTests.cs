@@ -34,7 +34,8 @@ public class ScoreCommandTests : IDisposable
         var csv = Path.Combine(_dir, "scores.csv");
         Assert.Equal(ExitCodes.Ok, Run(_dir, "--data", TestPaths.Model("fashion-mnist-sample.npz"), "--batch-size", "8", "--format", "csv", "-o", csv));
         var lines = File.ReadAllLines(csv);
-        Assert.Equal("model,sha256,status,error,gradsign,params,seconds,engine,loss_used,init,seeds,data,batch_size,reduce,param_scope,loss,output,device", lines[0]);
+        Assert.Equal("model,sha256,status,error,gradsign,params,seconds,engine_used,loss_used,data_used,output_used,proxy,init,seeds,engine,data,batch_size,mean,std,reduce," +
+            "param_scope,loss,output_name,outputs,input_shape,input_value,device,max_memory,per_layer,float64", lines[0]);
         Assert.Equal(4, lines.Length);
         Assert.Contains(lines, l => l.Contains("broken.onnx") && l.Contains(",error,"));
         Assert.Equal(2, lines.Count(l => l.Contains(",ok,")));
@@ -46,10 +47,10 @@ public class ScoreCommandTests : IDisposable
     public void Seeds_give_a_mean_and_a_spread()
     {
         var data = DatasetLoader.Load(TestPaths.Model("fashion-mnist-sample.npz"), 8);
-        var settings = ScoreSettings.Default with { BatchSize = 8 };
-        var one = ModelScorer.Score(TestPaths.Model("resnet_tiny.onnx"), data, settings with { Seeds = [0] });
-        var two = ModelScorer.Score(TestPaths.Model("resnet_tiny.onnx"), data, settings with { Seeds = [1] });
-        var both = ModelScorer.Score(TestPaths.Model("resnet_tiny.onnx"), data, settings with { Seeds = [0, 1] });
+        var settings = new ScoreOptions { BatchSize = 8 };
+        var one = new Scorer(settings with { Seeds = [0] }).Score(TestPaths.Model("resnet_tiny.onnx"), data);
+        var two = new Scorer(settings with { Seeds = [1] }).Score(TestPaths.Model("resnet_tiny.onnx"), data);
+        var both = new Scorer(settings with { Seeds = [0, 1] }).Score(TestPaths.Model("resnet_tiny.onnx"), data);
         double a = one.Score("gradsign")!.Value, b = two.Score("gradsign")!.Value;
         Assert.Equal((a + b) / 2, both.Score("gradsign")!.Value, 6);
         Assert.Equal(Math.Abs(a - b) / Math.Sqrt(2), both.Score("gradsign_std")!.Value, 6);
@@ -60,7 +61,7 @@ public class ScoreCommandTests : IDisposable
     public void Mismatched_data_names_the_model_the_input_and_both_shapes()
     {
         var rgb = new Dataset(TorchSharp.torch.zeros(4, 3, 32, 32), TorchSharp.torch.zeros(4, TorchSharp.torch.ScalarType.Int64), "rgb");
-        var record = ModelScorer.Score(TestPaths.Model("resnet_tiny.onnx"), rgb, ScoreSettings.Default with { BatchSize = 4 });
+        var record = new Scorer(new ScoreOptions { BatchSize = 4 }).Score(TestPaths.Model("resnet_tiny.onnx"), rgb);
         Assert.Equal(ScoreRecord.Failed, record.Status);
         Assert.Contains("resnet_tiny.onnx", record.Error);
         Assert.Contains("'input'", record.Error);
@@ -71,7 +72,7 @@ public class ScoreCommandTests : IDisposable
     public void Per_layer_report_shares_add_up_and_flags_nothing_on_healthy_networks()
     {
         var data = DatasetLoader.Load(TestPaths.Model("fashion-mnist-sample.npz"), 16);
-        var record = ModelScorer.Score(TestPaths.Model("mobilenet_tiny.onnx"), data, ScoreSettings.Default with { BatchSize = 16, PerLayer = true });
+        var record = new Scorer(new ScoreOptions { BatchSize = 16, PerLayer = true }).Score(TestPaths.Model("mobilenet_tiny.onnx"), data);
         Assert.Equal(1.0, record.Layers!.Sum(l => l.Share), 9);
         Assert.All(record.Layers!, l => Assert.InRange(l.SignAgreement, 0, 1));
         Assert.Empty(record.Warnings);
@@ -90,8 +91,8 @@ public class ScoreCommandTests : IDisposable
         var records = System.Text.Json.JsonSerializer.Deserialize<List<ScoreRecord>>(File.ReadAllText(json), OnnxGradSign.Reporting.Json.Options)!;
         var text = Assert.Single(records, r => r.Model.EndsWith("text_classifier.onnx"));
         var image = Assert.Single(records, r => r.Model.EndsWith("resnet_tiny.onnx"));
-        Assert.EndsWith(Path.Combine("text", "sample.npz"), text.Data);
-        Assert.EndsWith("images.npz", image.Data);
+        Assert.EndsWith(Path.Combine("text", "sample.npz"), text.DataUsed);
+        Assert.EndsWith("images.npz", image.DataUsed);
         Assert.Equal(ScoreRecord.Ok, text.Status);
         Assert.True(text.Score("gradsign") > 0);
         // Proxies that need a float input say so; the others score the token-id model.

@@ -19,7 +19,7 @@ public sealed class ScoringContractTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static readonly ScoreSettings Exact = ScoreSettings.Default with { Float64 = true, BatchSize = 8 };
+    private static readonly ScoreOptions Exact = new ScoreOptions { Float64 = true, BatchSize = 8 };
 
     /// <summary>x [batch,4] → Reshape(target) → Gemm(3 classes, or `classes`); the batch axis declared or symbolic (−1).</summary>
     private string Classifier(string name, long declaredBatch, long[] target, long classes = 3)
@@ -36,9 +36,9 @@ public sealed class ScoringContractTests : IDisposable
         return path;
     }
 
-    private static ScoreRecord Scored(string path, ScoreSettings settings, Dataset? data = null)
+    private static ScoreRecord Scored(string path, ScoreOptions settings, Dataset? data = null)
     {
-        var record = ModelScorer.Score(path, data, settings);
+        var record = new Scorer(settings).Score(path, data);
         Assert.True(record.Status == ScoreRecord.Ok, record.Error);
         return record;
     }
@@ -50,7 +50,7 @@ public sealed class ScoringContractTests : IDisposable
     {
         var any = Scored(Classifier("any.onnx", -1, [-1, 4]), Exact with { Engine = EngineKind.Loop });
         var fixedAtOne = Scored(Classifier("fixed.onnx", declared, target), Exact);
-        Assert.Equal("loop", fixedAtOne.Engine);
+        Assert.Equal("loop", fixedAtOne.EngineUsed);
         Assert.Contains(fixedAtOne.Warnings, w => w.Contains("fixes its batch at 1") && w.Contains(evidence));
         Assert.Equal(any.Score("gradsign"), fixedAtOne.Score("gradsign"));
     }
@@ -60,9 +60,9 @@ public sealed class ScoringContractTests : IDisposable
     {
         // Reshape to [3, 4]: only a batch of 3 runs; 8 samples make two whole passes, the first 6 samples.
         var data = new Dataset(randn(8, 4, generator: new Generator(1)), tensor(new long[] { 0, 1, 2, 0, 1, 2, 0, 1 }), "labelled");
-        var fixedAtThree = Scored(Classifier("three.onnx", -1, [3, 4]), Exact with { Proxies = [ProxyCatalog.Find("gradsign")!, ProxyCatalog.Find("snip")!] }, data);
+        var fixedAtThree = Scored(Classifier("three.onnx", -1, [3, 4]), Exact with { Proxy = "gradsign,snip" }, data);
         var any = Scored(Classifier("any.onnx", -1, [-1, 4]), Exact with { BatchSize = 6 }, data);
-        Assert.Equal("vectorized", fixedAtThree.Engine);
+        Assert.Equal("vectorized", fixedAtThree.EngineUsed);
         Assert.Contains(fixedAtThree.Warnings, w => w.Contains("fixes its batch at 3") && w.Contains("6 of the 8 samples"));
         Assert.Equal(any.Score("gradsign"), fixedAtThree.Score("gradsign"));
         Assert.True(fixedAtThree.Score("snip") > 0);
@@ -78,13 +78,13 @@ public sealed class ScoringContractTests : IDisposable
         var first = Scored(path, Exact);
         Assert.True(first.Score("gradsign") > 0);
         Assert.Contains(first.Warnings, w => w.Contains("zero gradient") && w.Contains("w2"));
-        var second = Scored(path, Exact with { Output = "boxes" });
+        var second = Scored(path, Exact with { OutputName = "boxes" });
         Assert.Contains(second.Warnings, w => w.Contains("w1"));
         // Every head scored: both weights are reached, and the sum of the two heads' own scores is what GradSign sees.
-        var all = Scored(path, Exact with { AllOutputs = true });
+        var all = Scored(path, Exact with { Outputs = OutputSelection.All });
         Assert.Contains(all.Warnings, w => w.Contains("sums 2 outputs' per-sample losses"));
         Assert.DoesNotContain(all.Warnings, w => w.Contains("zero gradient"));
-        Assert.Equal("all", all.Output);
+        Assert.Equal("all", all.OutputUsed);
     }
 
     [Fact]
@@ -93,9 +93,9 @@ public sealed class ScoringContractTests : IDisposable
         var path = Classifier("one-logit.onnx", -1, [-1, 4], classes: 1);
         var record = Scored(path, Exact);
         Assert.Equal("bce", record.LossUsed);
-        Assert.Equal("auto", record.Loss);
+        Assert.Equal(LossKind.Auto, record.Settings.Loss);
         Assert.True(record.Score("gradsign") > 0);
-        var refused = ModelScorer.Score(path, null, Exact with { Loss = LossKind.CrossEntropy });
+        var refused = new Scorer(Exact with { Loss = LossKind.CrossEntropy }).Score(path, null);
         Assert.Contains("constant", refused.Error);
     }
 
@@ -108,7 +108,7 @@ public sealed class ScoringContractTests : IDisposable
         Assert.Equal("mse", record.LossUsed);
         Assert.True(record.Score("gradsign") > 0);
         var wrongShape = new Dataset(data.X, randn(8, 2), "targets");
-        Assert.Contains("2 value(s) per sample", ModelScorer.Score(path, wrongShape, Exact).Error);
+        Assert.Contains("2 value(s) per sample", new Scorer(Exact).Score(path, wrongShape).Error);
     }
 
     [Fact]
@@ -127,8 +127,8 @@ public sealed class ScoringContractTests : IDisposable
         var noValue = new TestGraph(13).Input("x", -1, 4).Input("gain", TensorProto.Types.DataType.Float).RandomInitializer("w", 3, 4)
             .Node("Mul", ["x", "gain"], ["g"]).Node("Gemm", ["g", "w"], ["y"], ("transB", 1L)).Output("y");
         var path = Save(noValue, "gain.onnx");
-        Assert.Contains("--input-value gain=V", ModelScorer.Score(path, null, Exact).Error);
-        Assert.True(Scored(path, Exact with { InputValues = new Dictionary<string, double> { ["gain"] = 2 } }).Score("gradsign") > 0);
+        Assert.Contains("`input_value gain=V`", new Scorer(Exact).Score(path, null).Error);
+        Assert.True(Scored(path, Exact with { InputValue = new Dictionary<string, double> { ["gain"] = 2 } }).Score("gradsign") > 0);
     }
 
     [Fact]

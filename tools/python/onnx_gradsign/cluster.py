@@ -5,10 +5,9 @@ import os
 import subprocess
 import uuid
 
-from .scorer import ScoringError, find_binary
+from .results import Results
+from .scorer import Scorer, ScoringError, find_binary
 
-# The settings fields of a record (README: "Output fields"): with the file's hash they identify a score.
-_SETTINGS = ("init", "seeds", "data", "batch_size", "reduce", "param_scope", "loss", "output", "device")
 
 
 def score_on_dask(client, paths, shards=None, binary=None, **score_options):
@@ -27,7 +26,10 @@ def score_on_dask(client, paths, shards=None, binary=None, **score_options):
     paths = [os.fspath(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
     files = [f for p in paths for f in _expand(p)]
     if not files:
-        return []
+        return Results()
+    binary = find_binary(binary)
+    with Scorer(binary) as local:  # which options decide a result (the CLI itself refuses a misspelt flag)
+        deciding = [o["name"] for o in local.options() if o["decides_result"]]
     proxies = score_options.pop("proxies", None)
     if proxies is not None:
         score_options["proxy"] = proxies if isinstance(proxies, str) else ",".join(proxies)
@@ -37,7 +39,7 @@ def score_on_dask(client, paths, shards=None, binary=None, **score_options):
         raise ValueError("ensembles (vote, logrank) rank the models of one run: "
                          "with shards, score their members and combine them after merging")
 
-    argv = [find_binary(binary), "score", *files, "--format", "jsonl", *_flags(score_options)]
+    argv = [binary, "score", *files, "--format", "jsonl", *_flags(score_options)]
     run = uuid.uuid4().hex
     futures = [client.submit(subprocess.run, [*argv, "--shard", f"{i}/{shards}"], capture_output=True, text=True,
                              cwd=os.getcwd(), key=f"onnx-gradsign-{run}-shard-{i}-of-{shards}")
@@ -48,11 +50,11 @@ def score_on_dask(client, paths, shards=None, binary=None, **score_options):
             raise ScoringError(f"shard {i}/{shards}: onnx-gradsign exited with {done.returncode}: {done.stderr.strip()}")
         for line in done.stdout.splitlines():
             record = json.loads(line)
-            key = (record["sha256"] or record["model"], *(record.get(s) for s in _SETTINGS))
+            key = (record["sha256"] or record["model"], record.get("data_used"), *(json.dumps(record.get(s)) for s in deciding))
             if key not in seen:
                 seen.add(key)
                 records.append(record)
-    return sorted(records, key=lambda r: r["model"])
+    return Results(sorted(records, key=lambda r: r["model"]), _proxy_names(score_options.get("proxy", "gradsign")))
 
 
 def _expand(path):
@@ -71,12 +73,29 @@ def _default_data(first):
     return samples[0] if len(samples) == 1 else "synthetic"
 
 
+def _proxy_names(proxy):
+    """The names in a proxy list, split at the commas outside ensembles' parentheses (params has a field of its own)."""
+    names, depth, current = [], 0, ""
+    for ch in proxy + ",":
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth == 0:
+            names.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    return [n for n in names if n and n != "params"]
+
+
 def _flags(options):
-    """score options as CLI flags: name_x=v is --name-x v, True a bare flag, False/None omitted, sequences comma-joined."""
+    """score options as CLI flags: name_x=v is --name-x v, True a bare flag, False/None omitted, sequences comma-joined,
+    a dict (input_shape, input_value) one --name-x KEY=VALUE per entry."""
     flags = []
     for name, value in options.items():
         flag = "--" + name.replace("_", "-")
-        if value is True:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                flags += [flag, f"{key}=" + (",".join(map(str, item)) if isinstance(item, (list, tuple)) else str(item))]
+        elif value is True:
             flags.append(flag)
         elif value is not None and value is not False:
             flags += [flag, ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)]

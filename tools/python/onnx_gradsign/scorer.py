@@ -1,4 +1,6 @@
 """A long-lived `onnx-gradsign serve --stdio` process answering scoring requests (README: "serve" documents the protocol)."""
+import difflib
+import inspect
 import itertools
 import json
 import os
@@ -7,6 +9,8 @@ import subprocess
 import tempfile
 import threading
 from pathlib import Path
+
+from .results import Results
 
 _REPO = Path(__file__).resolve().parents[3]
 _BUILDS = [_REPO / "src" / "OnnxGradSign.Cli" / "bin" / config / "net10.0" / "onnx-gradsign" for config in ("Release", "Debug")]
@@ -56,6 +60,7 @@ class Scorer:
         self._ids = itertools.count(1)
         self._pending = {}
         self._closed = False
+        self._options = None
         self._start()
 
     def __enter__(self):
@@ -81,23 +86,34 @@ class Scorer:
     def _answer(self, body):
         return {k: v for k, v in self._request(body).items() if k not in ("id", "ok")}
 
-    def score(self, paths_or_modules, proxies=("gradsign",), data=None, init="fresh", seeds=(0,), batch_size=64,
-              names=None, input_shape=None, **options):
-        """Score models and return their records (plain dicts with the fields of `score --format json`), in request order.
+    def options(self):
+        """The scoring options the server takes: dicts with name, default, choices, description, decides_result (its `version` answer)."""
+        if self._options is None:
+            self._options = self.version()["options"]
+        return self._options
+
+    def score(self, paths_or_modules, proxies=("gradsign",), data=None, names=None, sample_shape=None, progress=None, **options):
+        """Score models and return their records (`Results`: plain dicts with the fields of `score --format json`), in request order.
 
         Each item is an ONNX file or folder, a torch module, or a `(module, example_input)` pair; a module without an example
-        input needs `input_shape` (the shape of one sample, e.g. (1, 28, 28)). Modules are exported with `export` to a
-        temporary file, and their records' "model" is `names[i]` (one entry per item; entries for paths are not used) or the
-        module's class name. `options` are the other request fields: engine, reduce, params, loss, output_name, device,
-        float64, per_layer, mean, std (lists), max_memory, timeout_seconds. As in the CLI, `data=None` means the one .npz
-        next to the first item (synthetic data for a module). A model that fails is a record with status "error"; a refused
-        request (missing file, unknown proxy or option, timeout) raises ScoringError.
+        input needs `sample_shape` (the shape of one sample, e.g. (1, 28, 28)). Modules are exported with `export` to a
+        temporary file; a module's record is named `names[i]`, else the caller's variable holding it, else its class name.
+        `options` are the scoring options by name (`Scorer.options()` lists them: init, seeds, batch_size, engine, reduce,
+        param_scope, loss, output_name, outputs, input_shape, input_value, device, mean, std, max_memory, per_layer, float64),
+        plus timeout_seconds; a misspelt one raises TypeError naming the closest. As in the CLI, `data=None` means the one
+        .npz next to the first item (synthetic data for a module). `progress` is called as progress(done, total, record)
+        after each model (then models are sent one request each; ensembles need one request and report once), or pass
+        progress="tqdm" for a tqdm bar. A model that fails is a record with status "error"; a refused request (missing
+        file, unknown proxy, bad value, timeout) raises ScoringError.
         """
         items = list(paths_or_modules)
-        request = {"proxy": proxies if isinstance(proxies, str) else ",".join(proxies), "init": init,
-                   "seeds": list(seeds), "batch_size": batch_size, **options}
+        wait = options.pop("timeout_seconds", self.timeout)
+        self._check_options(options)
+        proxy = proxies if isinstance(proxies, str) else ",".join(proxies)
+        request = {"proxy": proxy, **{k: _jsonable(v) for k, v in options.items()}}
         if data is not None:
             request["data"] = os.fspath(data)
+        labels = _caller_names(items) if names is None else list(names)
         with tempfile.TemporaryDirectory(prefix="onnx-gradsign-") as folder:
             paths, display = [], {}
             for i, item in enumerate(items):
@@ -106,14 +122,29 @@ class Scorer:
                     continue
                 module, example = item if isinstance(item, tuple) else (item, None)
                 path = os.path.join(folder, f"{i}.onnx")
-                _export_module(module, example, input_shape, path)
+                _export_module(module, example, sample_shape, path)
                 paths.append(path)
-                display[path] = names[i] if names is not None and names[i] is not None else type(module).__name__
-            wait = options.get("timeout_seconds", self.timeout)
-            records = self._request({"op": "score", "paths": paths, **request}, wait)["results"]
-        for record in records:
-            record["model"] = display.get(record["model"], record["model"])
-        return records
+                display[path] = labels[i] if i < len(labels) and labels[i] is not None else type(module).__name__
+            report = _progress_reporter(progress, len(paths))
+            if report is None or "(" in proxy:
+                answer = self._request({"op": "score", "paths": paths, **request}, wait)
+                records, columns = answer["results"], answer["columns"]
+            else:
+                records, columns = [], []
+                for path in paths:
+                    answer = self._request({"op": "score", "paths": [path], **request}, wait)
+                    records += _named(answer["results"], display)
+                    columns = answer["columns"]
+                    report(len(records), records[-1])
+        return Results(_named(records, display), columns)
+
+    def _check_options(self, options):
+        known = [o["name"] for o in self.options()]
+        for name in options:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                raise TypeError(f"score() got an unknown option {name!r}{hint}; options: {', '.join(known)}")
 
     def _start(self):
         self._process = subprocess.Popen(self._argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
@@ -197,13 +228,60 @@ def _stop(process, grace):
         process.wait()
 
 
-def _export_module(module, example, input_shape, path):
+def _named(records, display):
+    """The records with each exported module's temporary path replaced by its name."""
+    for record in records:
+        record["model"] = display.get(record["model"], record["model"])
+    return records
+
+
+def _jsonable(value):
+    """An option value as JSON takes it: tuples as lists, paths as strings."""
+    if isinstance(value, tuple):
+        return list(value)
+    return os.fspath(value) if isinstance(value, os.PathLike) else value
+
+
+def _caller_names(items):
+    """For each item, the name of a variable in the calling code that holds it (the first found), else None."""
+    frame = inspect.currentframe()
+    try:
+        caller = frame.f_back.f_back  # score's caller
+        names = {}
+        for scope in (caller.f_locals, caller.f_globals):
+            for name, value in scope.items():
+                if not name.startswith("_"):
+                    names.setdefault(id(value), name)
+        return [names.get(id(item[0] if isinstance(item, tuple) else item)) for item in items]
+    finally:
+        del frame
+
+
+def _progress_reporter(progress, total):
+    """progress(done, record) from the caller's callback, or a tqdm bar for progress="tqdm"; None without progress."""
+    if progress is None:
+        return None
+    if progress == "tqdm":
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="model")
+
+        def report(done, record):
+            bar.update(1)
+            bar.set_postfix_str(os.path.basename(str(record["model"])))
+            if done == total:
+                bar.close()
+        return report
+    return lambda done, record: progress(done, total, record)
+
+
+def _export_module(module, example, sample_shape, path):
     from .exporting import export
 
     if example is None:
-        if input_shape is None:
-            raise ValueError(f"{type(module).__name__}: give (module, example_input) or input_shape= to export it")
+        if sample_shape is None:
+            raise ValueError(f"{type(module).__name__}: give (module, example_input) or sample_shape= to export it")
         import torch
 
-        example = torch.zeros(2, *input_shape)  # a batch of 2: BatchNorm1d cannot trace a batch of one in training mode
+        example = torch.zeros(2, *sample_shape)  # a batch of 2: BatchNorm1d cannot trace a batch of one in training mode
     export(module, example, path)

@@ -113,8 +113,8 @@ def test_bohb_multi_fidelity_prunes_with_hyperband():
 
 def test_gradsign_scorer_maps_records():
     class FakeScorer:
-        def score(self, modules, proxies, input_shape, names, **options):
-            assert proxies == ("gradsign",) and input_shape == (1, 4, 4) and options == {"batch_size": 8}
+        def score(self, modules, proxies, sample_shape, names, **options):
+            assert proxies == ("gradsign",) and sample_shape == (1, 4, 4) and options == {"batch_size": 8}
             return [{"status": "ok", "gradsign": m} if m >= 0 else {"status": "error", "error": "x"} for m in modules]
 
     fn = nas.gradsign_scorer(lambda arch: sum(arch) - 1, (1, 4, 4), FakeScorer(), batch_size=8)

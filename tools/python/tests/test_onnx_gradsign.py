@@ -103,10 +103,30 @@ def test_scorer_answers_exactly_as_the_cli(scorer, exported):
 
 
 def test_modules_are_exported_and_named(scorer, exported):
-    records = scorer.score([(cnn(), EXAMPLE), mlp()], data=DATA, batch_size=8, input_shape=(1, 28, 28), names=[None, "the mlp"])
+    records = scorer.score([(cnn(), EXAMPLE), mlp()], data=DATA, batch_size=8, sample_shape=(1, 28, 28), names=[None, "the mlp"])
     from_files = scorer.score(exported, data=DATA, batch_size=8)
     assert [r["model"] for r in records] == ["Sequential", "the mlp"]
     assert [r["gradsign"] for r in records] == [r["gradsign"] for r in from_files]
+
+
+def test_records_are_named_after_variables_ranked_and_framed(scorer):
+    wide, narrow = mlp(), mlp()
+    seen = []
+    results = scorer.score([wide, narrow], proxies=("gradsign", "synflow"), data=DATA, batch_size=8, sample_shape=(1, 28, 28),
+                           progress=lambda done, total, record: seen.append((done, total, record["model"])))
+    assert [r["model"] for r in results] == ["wide", "narrow"]
+    assert seen == [(1, 2, "wide"), (2, 2, "narrow")]
+    best = results.ranked()
+    assert [r["gradsign"] for r in best] == sorted((r["gradsign"] for r in results), reverse=True)
+    frame = results.to_frame(ranked=True)
+    assert list(frame.index) == [r["model"] for r in best] and list(frame["rank"]) == [1, 2]
+    assert list(frame.columns[:6]) == ["rank", "sha256", "status", "error", "gradsign", "synflow"]
+
+
+def test_a_misspelt_option_names_the_closest(scorer):
+    with pytest.raises(TypeError, match="did you mean batch_size"):
+        scorer.score([MODELS / "resnet_tiny.onnx"], batch_sise=8)
+    assert {"batch_size", "param_scope", "input_shape"} <= {o["name"] for o in scorer.options()}
 
 
 def test_a_token_id_module_scores_on_its_token_sample(scorer):

@@ -5,7 +5,7 @@ The user supplies a search space (`SearchSpace(sample, mutate, decisions=None)`:
 `decisions`, one tuple of options per decision, an arch then being the tuple of the options chosen), the objective
 `train_and_eval(arch) -> (accuracy, cost)` (higher accuracy is better; cost is e.g. seconds) and, for the assisted variants,
 a zero-cost score `score(archs) -> list[float]` (higher is better; NaN or None counts as -inf), typically
-`gradsign_scorer(build, input_shape, scorer, **score_options)` on top of `onnx_gradsign.Scorer`.
+`gradsign_scorer(build, sample_shape, scorer, **score_options)` on top of `onnx_gradsign.Scorer`.
 
 Algorithms (each `score=None` is the vanilla variant, a score function makes it GradSign-assisted):
 

@@ -111,7 +111,7 @@ def top_by_score(run, archs, k):
     return [archs[i] for i in order[:k]]
 
 
-def gradsign_scorer(build, input_shape, scorer, proxy="gradsign", names=None, **score_options):
+def gradsign_scorer(build, sample_shape, scorer, proxy="gradsign", names=None, **score_options):
     """A `score(archs)` function: builds each arch with `build(arch) -> torch module`, scores the modules with `scorer`
     (an `onnx_gradsign.Scorer`) and returns their `proxy` field (-inf for a model that failed). `score_options` go to
     `Scorer.score` (data, batch_size, seeds, init, ...). `names(arch)` names the records (default: str(arch))."""
@@ -119,7 +119,7 @@ def gradsign_scorer(build, input_shape, scorer, proxy="gradsign", names=None, **
         archs = list(archs)
         modules = [build(a) for a in archs]
         label = names or str
-        records = scorer.score(modules, proxies=(proxy,), input_shape=input_shape,
+        records = scorer.score(modules, proxies=(proxy,), sample_shape=sample_shape,
                                names=[label(a) for a in archs], **score_options)
         return [_clean(r.get(proxy)) if r.get("status") == "ok" else -math.inf for r in records]
     return score

@@ -1,6 +1,5 @@
-using OnnxGradSign.Onnx;
 
-namespace OnnxGradSign.Serving;
+namespace OnnxGradSign.Onnx;
 
 /// <summary>Parsed models by content hash, least recently used dropped beyond the capacity: a server reading the same files often parses each once.</summary>
 public sealed class ModelCache(int capacity)
