@@ -39,6 +39,9 @@ internal static class ModelScorer
             var warnings = new List<string>();
             var failures = new List<string>(); // proxies that could not be computed
             if (ExportWarnings.FoldedBatchNorm(model) is { } folded) warnings.Add(folded);
+            if (data is null)
+                warnings.Add("no data file: scored on synthetic inputs with random labels, so the score says how the network reacts to noise, " +
+                    "not to the task (give `data`, or put a .npz beside the models)");
             SignSums? signs = null;
             List<LayerReport>? layers = null;
             long parameters = 0;

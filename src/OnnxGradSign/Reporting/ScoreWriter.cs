@@ -37,9 +37,19 @@ public static class ScoreWriter
         return string.Join(",", cells.Select(Quote)) + "\n";
     }
 
-    /// <summary>Four significant digits, in scientific notation for very large or small magnitudes.</summary>
-    private static string Short(double v) =>
-        v.ToString(v != 0 && (Math.Abs(v) >= 1e7 || Math.Abs(v) < 1e-2) && double.IsFinite(v) ? "0.###e0" : "0.###", CultureInfo.InvariantCulture);
+    /// <summary>
+    /// Four significant digits in one style for every column: plain below 10^4 (down to 0.01), else scientific with a
+    /// three-digit mantissa (1.658e+09), and inf, -inf, nan for the non-finite values.
+    /// </summary>
+    public static string Short(double v) => v switch
+    {
+        double.NaN => "nan",
+        double.PositiveInfinity => "inf",
+        double.NegativeInfinity => "-inf",
+        0 => "0",
+        _ when Math.Abs(v) >= 1e4 || Math.Abs(v) < 1e-2 => v.ToString("0.000e+00", CultureInfo.InvariantCulture),
+        _ => v.ToString("G4", CultureInfo.InvariantCulture),
+    };
 
     private static string Quote(string cell) =>
         cell.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + cell.Replace("\"", "\"\"") + "\"" : cell;

@@ -102,3 +102,36 @@ public class ScoreCommandTests : IDisposable
         Assert.NotNull(image.Score("synflow"));
     }
 }
+
+public class ExitCodeTests
+{
+    [Theory]
+    [InlineData("")]
+    [InlineData("score")]
+    [InlineData("scroe models")]
+    [InlineData("score models/nb201_a.onnx --format xml")]
+    [InlineData("score models/nb201_a.onnx --loss hinge")]
+    [InlineData("score models/nb201_a.onnx --batch-size 0")]
+    public void A_command_line_that_is_wrong_exits_with_the_usage_code(string line)
+    {
+        var args = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var previous = Console.Error;
+        Console.SetError(new StringWriter());
+        try { Assert.Equal(ExitCodes.Usage, App.Run(args.Select(a => a.StartsWith("models") ? Path.Combine(TestPaths.RepoRoot, a) : a).ToArray())); }
+        finally { Console.SetError(previous); }
+    }
+
+    [Fact]
+    public void An_empty_folder_is_a_usage_error()
+    {
+        var empty = Directory.CreateTempSubdirectory("onnx-gradsign-empty").FullName;
+        var previous = Console.Error;
+        Console.SetError(new StringWriter());
+        try { Assert.Equal(ExitCodes.Usage, App.Run(["score", empty])); }
+        finally
+        {
+            Console.SetError(previous);
+            Directory.Delete(empty);
+        }
+    }
+}
