@@ -99,6 +99,18 @@ public class ScoreOptionsTests
         }
     }
 
+    [Fact]
+    public void Each_field_is_a_property_of_the_options_type_and_a_row_of_the_options_page()
+    {
+        var page = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "docs", "options.md"));
+        foreach (var field in ScoreOptionFields.All)
+        {
+            var property = string.Concat(field.Name.Split('_').Select(w => char.ToUpperInvariant(w[0]) + w[1..]));
+            Assert.NotNull(typeof(ScoreOptions).GetProperty(property));
+            Assert.Contains($"| `{field.Name}` (`{property}`) | `{ScoreOptionFlags.Flag(field.Name)}` | `{field.DefaultText ?? "unset"}` |", page);
+        }
+    }
+
     [Theory]
     [InlineData("batch_size", "0", "must be positive")]
     [InlineData("loss", "hinge", "expected auto, cross-entropy, bce, mse")]
