@@ -40,7 +40,7 @@ public static class BenchCommand
                 var dataset = DataChoice.Resolve(parse.GetValue(data), [path], [path], batchSize).For(path);
                 var model = OnnxModel.Load(path);
                 var dev = new Device(ScoreRequest.ResolveDevice(parse.GetValue(device)!));
-                using var imported = OnnxImporter.Import(model, new ImportOptions(parse.GetValue(init) == "keep" ? WeightInit.Keep : WeightInit.Fresh, parse.GetValue(seed)));
+                using var imported = OnnxImporter.Import(model, new ImportOptions(parse.GetValue(init) == "keep" ? WeightInit.Keep : WeightInit.Fresh, parse.GetValue(seed), Dequantize: true));
                 imported.to(dev);
                 var (x, y) = InputPreparation.Batch(model, dataset, batchSize, Normalization.None, parse.GetValue(seed));
                 result = EngineBenchmark.Run(imported, x.to(dev), y.to(dev), new GradientSettings(), (int)ScoreRequest.Positive(parse.GetValue(repeats), "--repeats"));
