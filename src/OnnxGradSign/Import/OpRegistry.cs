@@ -28,6 +28,7 @@ public sealed class OpRegistry
         Ops.LossOps.Register(registry);
         Ops.QuantizationOps.Register(registry);
         Ops.ExperimentalOps.Register(registry);
+        Ops.DetectionOps.Register(registry);
         return registry;
     }
 

@@ -4,12 +4,13 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace OnnxGradSign.Import.Ops;
 
-/// <summary>MaxPool, AveragePool and their global forms over 1-3 spatial axes (1-D runs as 2-D with a unit axis).</summary>
+/// <summary>MaxPool (with its Indices), MaxUnpool, AveragePool and the global forms over 1-3 spatial axes (1-D runs as 2-D with a unit axis).</summary>
 public static class PoolingOps
 {
     public static void Register(OpRegistry registry)
     {
         registry.Add("MaxPool", [1, 8, 10, 11, 12], MaxPool);
+        registry.Add("MaxUnpool", [9, 11], MaxUnpool);
         registry.Add("AveragePool", [1, 7, 10, 11, 19], AveragePool);
         registry.Add("GlobalAveragePool", 1, _ => Single(i => i[0]!.mean(SpatialAxes(i[0]!), keepdim: true)));
         registry.Add("GlobalMaxPool", 1, _ => Single(i => i[0]!.amax(SpatialAxes(i[0]!), keepdim: true)));
@@ -57,21 +58,72 @@ public static class PoolingOps
 
     private static OpKernel MaxPool(NodeContext node)
     {
-        if (node.Int("storage_order", 0) != 0) throw node.Unsupported("storage_order=1 (column-major indices)");
-        if (node.OutputCount > 1 && node.Node.Output[1].Length > 0) throw node.Unsupported("the Indices output");
+        bool columnMajor = node.Int("storage_order", 0) == 1; // how the Indices output flattens each image
+        bool withIndices = node.OutputCount > 1 && node.Node.Output[1].Length > 0;
         var window = WindowOf(node);
-        return Single(i =>
+        return (i, _) =>
         {
             var x = i[0]!;
             var w = window(x);
             var (padded, pads) = PrePad(x, w, double.NegativeInfinity);
-            var y = w.Kernel.Length switch
+            var (y, planeIndices) = w.Kernel.Length switch
             {
-                1 => F.max_pool2d(padded.unsqueeze(2), [1, w.Kernel[0]], [1, w.Strides[0]], [0, pads[0]], [1, w.Dilations[0]], w.CeilMode).squeeze(2),
-                2 => F.max_pool2d(padded, w.Kernel, w.Strides, pads, w.Dilations, w.CeilMode),
-                _ => F.max_pool3d(padded, w.Kernel, w.Strides, pads, w.Dilations, w.CeilMode),
+                1 => F.max_pool2d_with_indices(padded.unsqueeze(2), [1, w.Kernel[0]], [1, w.Strides[0]], [0, pads[0]], [1, w.Dilations[0]], w.CeilMode) is var (y1, i1) ? (y1.squeeze(2), i1.squeeze(2)) : default,
+                2 when !withIndices => (F.max_pool2d(padded, w.Kernel, w.Strides, pads, w.Dilations, w.CeilMode), null),
+                2 => F.max_pool2d_with_indices(padded, w.Kernel, w.Strides, pads, w.Dilations, w.CeilMode),
+                _ when !withIndices => (F.max_pool3d(padded, w.Kernel, w.Strides, pads, w.Dilations, w.CeilMode), null),
+                _ => F.max_pool3d_with_indices(padded, w.Kernel, w.Strides, pads, w.Dilations, w.CeilMode),
             };
-            return WithoutWindowsInEndPad(y, x, w);
+            y = WithoutWindowsInEndPad(y, x, w);
+            if (!withIndices) return [y];
+            var prePadded = ReferenceEquals(padded, x) ? new long[w.Kernel.Length] : w.Begin;
+            return [y, OnnxIndices(WithoutWindowsInEndPad(planeIndices!, x, w), padded.shape[2..], prePadded, x.shape, columnMajor)];
+        };
+    }
+
+    /// <summary>
+    /// Torch's indices count within each image of the tensor it pooled (pads added beforehand included); ONNX's count over the whole
+    /// input tensor, image after image, each image flattened row-major (or column-major with storage_order=1).
+    /// </summary>
+    private static Tensor OnnxIndices(Tensor planeIndices, long[] pooledSpatial, long[] prePadded, long[] inputShape, bool columnMajor)
+    {
+        var spatial = inputShape[2..];
+        var onnx = zeros_like(planeIndices);
+        long pooledStride = 1;
+        for (int d = spatial.Length - 1; d >= 0; d--)
+        {
+            var coordinate = planeIndices.div(pooledStride, RoundingMode.floor).remainder(pooledSpatial[d]) - prePadded[d];
+            pooledStride *= pooledSpatial[d];
+            long stride = columnMajor ? spatial[..d].Aggregate(1L, (a, b) => a * b) : spatial[(d + 1)..].Aggregate(1L, (a, b) => a * b);
+            onnx = onnx + coordinate * stride;
+        }
+        long imageSize = spatial.Aggregate(1L, (a, b) => a * b);
+        var image = arange(inputShape[0] * inputShape[1], ScalarType.Int64, planeIndices.device)
+            .reshape([inputShape[0], inputShape[1], .. Enumerable.Repeat(1L, spatial.Length)]);
+        return onnx + image * imageSize;
+    }
+
+    /// <summary>
+    /// Values written back at the flat positions MaxPool's Indices gave, zeros elsewhere, into output_shape or the shape the
+    /// pooling came from: (in − 1)·stride + kernel − pads.
+    /// </summary>
+    private static OpKernel MaxUnpool(NodeContext node)
+    {
+        var kernel = node.Ints("kernel_shape") ?? throw node.Unsupported("kernel_shape is required");
+        var strides = node.Ints("strides") ?? Enumerable.Repeat(1L, kernel.Length).ToArray();
+        var pads = node.Ints("pads") ?? new long[2 * kernel.Length];
+        if (strides.Length != kernel.Length || pads.Length != 2 * kernel.Length) throw node.Unsupported("strides and pads must match kernel_shape");
+        return Single(i =>
+        {
+            var (x, indices) = (i[0]!, i[1]!);
+            if (x.dim() != kernel.Length + 2) throw node.Unsupported($"a rank-{x.dim()} input for a {kernel.Length}-D kernel");
+            long[] shape = i.Length > 2 && i[2] is { } given ? NodeContext.ToLongs(given)
+                : [x.shape[0], x.shape[1], .. kernel.Select((k, d) => (x.shape[d + 2] - 1) * strides[d] + k - pads[d] - pads[d + kernel.Length])];
+            long size = shape.Aggregate(1L, (a, b) => a * b);
+            if (!indices.shape.SequenceEqual(x.shape)) throw node.Unsupported($"indices [{string.Join(",", indices.shape)}] must have X's shape [{string.Join(",", x.shape)}]");
+            if (indices.NumberOfElements > 0 && (indices.min().item<long>() < 0 || indices.max().item<long>() >= size))
+                throw node.Unsupported($"indices outside the {size} elements of the output [{string.Join(",", shape)}]");
+            return zeros(size, x.dtype, x.device).scatter(0, indices.flatten().to_type(ScalarType.Int64), x.flatten()).reshape(shape);
         });
     }
 
