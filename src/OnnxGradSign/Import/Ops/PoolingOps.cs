@@ -4,7 +4,7 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace OnnxGradSign.Import.Ops;
 
-/// <summary>MaxPool (with its Indices), MaxUnpool, AveragePool and the global forms over 1-3 spatial axes (1-D runs as 2-D with a unit axis).</summary>
+/// <summary>MaxPool (with its Indices), MaxUnpool, AveragePool, LpPool and the global forms over 1-3 spatial axes (1-D runs as 2-D with a unit axis).</summary>
 public static class PoolingOps
 {
     public static void Register(OpRegistry registry)
@@ -14,6 +14,12 @@ public static class PoolingOps
         registry.Add("AveragePool", [1, 7, 10, 11, 19], AveragePool);
         registry.Add("GlobalAveragePool", 1, _ => Single(i => i[0]!.mean(SpatialAxes(i[0]!), keepdim: true)));
         registry.Add("GlobalMaxPool", 1, _ => Single(i => i[0]!.amax(SpatialAxes(i[0]!), keepdim: true)));
+        registry.Add("GlobalLpPool", [1, 2], node =>
+        {
+            double p = Exponent(node);
+            return Single(i => i[0]!.abs().pow(p).sum(SpatialAxes(i[0]!), keepdim: true).pow(1 / p));
+        });
+        registry.Add("LpPool", [1, 2, 11, 18], LpPool);
     }
 
     private static long[] SpatialAxes(Tensor x) => Enumerable.Range(2, (int)x.dim() - 2).Select(a => (long)a).ToArray();
@@ -141,6 +147,25 @@ public static class PoolingOps
             // Pads added beforehand must not count: divide window sums by the number of real elements in each window.
             var mask = F.pad(ones([1, 1, .. x.shape[2..]], x.dtype, x.device), WindowPadding.TorchPadArgument(w.Begin, w.End));
             return WithoutWindowsInEndPad(Average(padded, w, pads, true) / Average(mask, w, pads, true), x, w);
+        });
+    }
+
+    /// <summary>p, a float in opset 1 and an integer from opset 2 on.</summary>
+    private static double Exponent(NodeContext node) => node.Opset < 2 ? node.Float("p", 2) : node.Int("p", 2);
+
+    /// <summary>(Σ |x|^p)^(1/p) over each window, pads counting as zeros: the window mean of |x|^p times the window size.</summary>
+    private static OpKernel LpPool(NodeContext node)
+    {
+        if ((node.Ints("dilations") ?? []).Any(d => d != 1)) throw node.Unsupported("dilated LpPool");
+        double p = Exponent(node);
+        var window = WindowOf(node);
+        return Single(i =>
+        {
+            var x = i[0]!;
+            var w = window(x);
+            var (padded, pads) = PrePad(x.abs().pow(p), w, 0);
+            long size = w.Kernel.Aggregate(1L, (a, b) => a * b);
+            return WithoutWindowsInEndPad((Average(padded, w, pads, true) * size).pow(1 / p), x, w);
         });
     }
 

@@ -56,6 +56,17 @@ public class PoolingTests
     public void GlobalPool(string op, long[] x) => Check(op, 1, x, []);
 
     [Theory]
+    [InlineData(new long[] { 2, 3, 4, 5 }, 2L)]
+    [InlineData(new long[] { 2, 3, 7 }, 3L)]
+    public void GlobalLpPool(long[] x, long p) => Check("GlobalLpPool", 2, x, ["p", p]);
+
+    [Theory]
+    [InlineData(new long[] { 1, 2, 7, 7 }, "kernel_shape", new long[] { 3, 3 }, "strides", new long[] { 2, 2 }, "p", 2L)]
+    [InlineData(new long[] { 1, 2, 7, 8 }, "kernel_shape", new long[] { 3, 2 }, "pads", new long[] { 1, 0, 1, 1 }, "p", 3L)] // asymmetric
+    [InlineData(new long[] { 2, 3, 11 }, "kernel_shape", new long[] { 3 }, "strides", new long[] { 2 }, "pads", new long[] { 1, 1 }, "p", 1L)] // 1-D
+    public void LpPool(long[] x, params object[] attributes) => Check("LpPool", 11, x, attributes);
+
+    [Theory]
     [InlineData(new long[] { 2, 3, 6, 7 }, "kernel_shape", new long[] { 3, 3 }, "strides", new long[] { 2, 2 }, "pads", new long[] { 1, 1, 1, 1 })]
     [InlineData(new long[] { 1, 2, 7, 7 }, "kernel_shape", new long[] { 3, 3 }, "pads", new long[] { 0, 1, 2, 1 })] // asymmetric: padded beforehand
     [InlineData(new long[] { 1, 2, 7, 8 }, "kernel_shape", new long[] { 2, 3 }, "strides", new long[] { 2, 2 }, "storage_order", 1L)]
