@@ -46,24 +46,25 @@ public static class Dequantization
                 nodes[k] = Identity(node, quantize.Input[0]);
                 rewritten++;
             }
-            else if (node.OpType == "DequantizeLinear" && node.Input.All(i => i.Length == 0 || model.ConstantProto(i) is not null))
+            else if (node.OpType == "DequantizeLinear" && node.Input.All(i => i.Length == 0 || model.ConstantProto(i) is not null)
+                && Dequantized(model, node.Input[0], node.Input[1], node.Input.Count > 2 ? node.Input[2] : "",
+                    node.Attribute.FirstOrDefault(a => a.Name == "axis")?.I ?? 1, FreeName(WeightName(node.Input[0]), taken)) is { } storedWeight)
             {
                 // A stored weight: its float value as an initializer of its own, so that the importer folds no arithmetic on a
                 // learned scale (a named float initializer) into the run and the weight reaches its layer as a constant.
-                var name = FreeName(WeightName(node.Input[0]), taken);
-                long axis = node.Attribute.FirstOrDefault(a => a.Name == "axis")?.I ?? 1;
-                weights.Add(Dequantized(model, node.Input[0], node.Input[1], node.Input.Count > 2 ? node.Input[2] : "", axis, name));
-                nodes[k] = Identity(node, name);
+                weights.Add(storedWeight);
+                nodes[k] = Identity(node, storedWeight.Name);
                 rewritten++;
             }
-            else if (node.OpType is "MatMulInteger" or "ConvInteger" && IntegerLayer(model, node, producers, consumers) is { } layer)
+            else if (node.OpType is "MatMulInteger" or "ConvInteger" && IntegerLayer(model, node, producers, consumers) is { } layer
+                // MatMul B [.., K, N] is quantized per column, Conv W [M, C, k...] per output channel.
+                && Dequantized(model, node.Input[1], layer.WeightScale, node.Input.Count > 3 ? node.Input[3] : "",
+                    node.OpType == "MatMulInteger" ? -1 : 0, FreeName(WeightName(node.Input[1]), taken)) is { } layerWeight)
             {
-                var name = FreeName(WeightName(node.Input[1]), taken);
-                // MatMul B [K, N] is quantized per column, Conv W [M, C, k...] per output channel.
-                weights.Add(Dequantized(model, node.Input[1], layer.WeightScale, node.Input.Count > 3 ? node.Input[3] : "", node.OpType == "MatMulInteger" ? 1 : 0, name));
+                weights.Add(layerWeight);
                 var floatLayer = new NodeProto { Name = node.Name, OpType = node.OpType == "MatMulInteger" ? "MatMul" : "Conv" };
                 floatLayer.Input.Add(layer.FloatInput);
-                floatLayer.Input.Add(name);
+                floatLayer.Input.Add(layerWeight.Name);
                 floatLayer.Output.Add(layer.Rescale.Output[0]);
                 if (floatLayer.OpType == "Conv") floatLayer.Attribute.AddRange(node.Attribute);
                 nodes[nodes.IndexOf(layer.Rescale)] = floatLayer;
@@ -106,16 +107,23 @@ public static class Dequantization
     private static NodeProto? Only(ILookup<string, NodeProto> consumers, string value) =>
         consumers[value].Count() == 1 ? consumers[value].First() : null;
 
-    /// <summary>(W_q − zero point)·scale, with one scale and zero point per tensor or per slice along the axis.</summary>
-    private static TensorProto Dequantized(OnnxModel model, string weightName, string scaleName, string zeroPointName, long axis, string name)
+    /// <summary>
+    /// (W_q − zero point)·scale, with one scale and zero point per tensor or per slice along the axis; null when they do not fit
+    /// the weight (the node is then left as it is, and its own kernel names the contradiction when it runs).
+    /// </summary>
+    private static TensorProto? Dequantized(OnnxModel model, string weightName, string scaleName, string zeroPointName, long axis, string name)
     {
         using var scope = NewDisposeScope();
+        if (scaleName.Length == 0 || model.ConstantProto(scaleName) is null) return null;
         var weight = model.ReadTensor(model.ConstantProto(weightName)!).to_type(ScalarType.Float64);
         var storedScale = model.ReadTensor(model.ConstantProto(scaleName)!);
         var scale = storedScale.to_type(ScalarType.Float64);
         var zeroPoint = zeroPointName.Length > 0 ? model.ReadTensor(model.ConstantProto(zeroPointName)!).to_type(ScalarType.Float64) : zeros(1, ScalarType.Float64);
+        if (axis < 0) axis += weight.dim();
+        bool Fits(Tensor t) => t.NumberOfElements == 1 || (axis >= 0 && axis < weight.dim() && t.NumberOfElements == weight.shape[axis]);
+        if (!Fits(scale) || !Fits(zeroPoint)) return null;
         var along = Enumerable.Repeat(1L, (int)weight.dim()).ToArray();
-        if (weight.dim() > 0) along[axis < 0 ? axis + weight.dim() : axis] = -1;
+        if (scale.NumberOfElements > 1 || zeroPoint.NumberOfElements > 1) along[axis] = -1;
         Tensor Along(Tensor t) => t.NumberOfElements == 1 ? t.reshape([]) : t.reshape(along);
         return TensorData.FromTensor(((weight - Along(zeroPoint)) * Along(scale)).to_type(storedScale.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32), name);
     }

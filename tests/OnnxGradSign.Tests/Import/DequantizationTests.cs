@@ -78,4 +78,33 @@ public class DequantizationTests
         y.sum().backward();
         Assert.True(x.grad!.abs().sum().item<float>() > 0);
     }
+
+    /// <summary>ONNX Runtime's dynamic conv quantization: DynamicQuantizeLinear → ConvInteger → Cast → Mul(x_scale·w_scale).</summary>
+    private static TestGraph DynamicConv() =>
+        new TestGraph(13).Input("x", 1, 2, 5, 5)
+            .Initializer("w_quantized", tensor(Enumerable.Range(0, 36).Select(v => (byte)(v * 7 % 256)).ToArray(), [2, 2, 3, 3]))
+            .Initializer("w_zero_point", tensor((byte)100))
+            .Initializer("w_scale", tensor(0.01f))
+            .Node("DynamicQuantizeLinear", ["x"], ["xq", "x_scale", "x_zero_point"])
+            .Node("Mul", ["x_scale", "w_scale"], ["scales"])
+            .Node("ConvInteger", ["xq", "w_quantized", "x_zero_point", "w_zero_point"], ["yq"], ("kernel_shape", new long[] { 3, 3 }), ("pads", new long[] { 1, 1, 1, 1 }))
+            .Node("Cast", ["yq"], ["yf"], ("to", (long)TensorProto.Types.DataType.Float))
+            .Node("Mul", ["yf", "scales"], ["y"])
+            .Output("y");
+
+    [Fact]
+    public void A_dynamically_quantized_conv_scores_as_a_float_conv_with_the_same_geometry()
+    {
+        DynamicConv().AssertMatchesOrt(); // the integer forward, as verify runs it
+
+        var model = DynamicConv().Build();
+        using var imported = OnnxImporter.Import(model, new ImportOptions(WeightInit.Keep, Dequantize: true));
+        var weight = Assert.Single(imported.ParameterInfos, p => p.IsLayerWeight);
+        Assert.Equal(("w", LayerKind.Conv), (weight.Name, weight.Kind));
+        var expected = (model.ReadInitializer("w_quantized").to_type(ScalarType.Float32) - 100) * 0.01f;
+        Assert.True(imported.TensorOf(weight).allclose(expected));
+        var x = randn([1, 2, 5, 5], generator: new Generator(6));
+        using (no_grad())
+            Assert.True(imported.forward([x])[0].allclose(nn.functional.conv2d(x, expected, padding: [1, 1]), 1e-5, 1e-5));
+    }
 }
