@@ -74,7 +74,7 @@ public static class PoolingOps
             var (padded, pads) = PrePad(x, w, double.NegativeInfinity);
             var (y, planeIndices) = w.Kernel.Length switch
             {
-                1 => F.max_pool2d_with_indices(padded.unsqueeze(2), [1, w.Kernel[0]], [1, w.Strides[0]], [0, pads[0]], [1, w.Dilations[0]], w.CeilMode) is var (y1, i1) ? (y1.squeeze(2), i1.squeeze(2)) : default,
+                1 => WithoutUnitAxis(F.max_pool2d_with_indices(padded.unsqueeze(2), [1, w.Kernel[0]], [1, w.Strides[0]], [0, pads[0]], [1, w.Dilations[0]], w.CeilMode)),
                 2 when !withIndices => (F.max_pool2d(padded, w.Kernel, w.Strides, pads, w.Dilations, w.CeilMode), null),
                 2 => F.max_pool2d_with_indices(padded, w.Kernel, w.Strides, pads, w.Dilations, w.CeilMode),
                 _ when !withIndices => (F.max_pool3d(padded, w.Kernel, w.Strides, pads, w.Dilations, w.CeilMode), null),
@@ -86,6 +86,8 @@ public static class PoolingOps
             return [y, OnnxIndices(WithoutWindowsInEndPad(planeIndices!, x, w), padded.shape[2..], prePadded, x.shape, columnMajor)];
         };
     }
+
+    private static (Tensor, Tensor?) WithoutUnitAxis((Tensor Values, Tensor Indices) pooled) => (pooled.Values.squeeze(2), pooled.Indices.squeeze(2));
 
     /// <summary>
     /// Torch's indices count within each image of the tensor it pooled (pads added beforehand included); ONNX's count over the whole
