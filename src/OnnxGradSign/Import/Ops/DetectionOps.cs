@@ -115,6 +115,9 @@ public static class DetectionOps
                 if (!halfPixel) (roiWidth, roiHeight) = (Math.Max(roiWidth, 1), Math.Max(roiHeight, 1));
                 long gridY = samplingRatio > 0 ? samplingRatio : (long)Math.Max(0, Math.Ceiling(roiHeight / outHeight));
                 long gridX = samplingRatio > 0 ? samplingRatio : (long)Math.Max(0, Math.Ceiling(roiWidth / outWidth));
+                // The interpolation matrices hold samples × pixels: a hostile output size or sampling ratio would exhaust memory.
+                if ((double)outHeight * Math.Max(gridY, 1) * height + (double)outWidth * Math.Max(gridX, 1) * width > MaxInterpolationWeights)
+                    throw node.Unsupported($"roi {r} would take {outHeight}×{gridY} by {outWidth}×{gridX} samples, more than RoiAlign computes here");
                 var (rowsLow, rowsHigh) = SampleWeights(startY, roiHeight / outHeight, outHeight, gridY, height, x);
                 var (colsLow, colsHigh) = SampleWeights(startX, roiWidth / outWidth, outWidth, gridX, width, x);
                 var features = x[batch[r]]; // [C, H, W]
@@ -130,6 +133,9 @@ public static class DetectionOps
             return regions.Count == 0 ? zeros([0, x.shape[1], outHeight, outWidth], x.dtype, x.device) : stack(regions);
         });
     }
+
+    /// <summary>2^26 weights (512 MiB of float64): past any detection head's regions.</summary>
+    private const double MaxInterpolationWeights = 1L << 26;
 
     /// <summary>
     /// For the samples along one axis (bins·grid of them), the interpolation weights onto the low and the high neighbouring pixel,

@@ -115,6 +115,9 @@ public static class PoolingOps
     /// Values written back at the flat positions MaxPool's Indices gave, zeros elsewhere, into output_shape or the shape the
     /// pooling came from: (in − 1)·stride + kernel − pads.
     /// </summary>
+    /// <summary>2^31 elements, as for Resize: past any network's feature map, where a hostile output_shape would exhaust memory.</summary>
+    private const double MaxOutputElements = 1L << 31;
+
     private static OpKernel MaxUnpool(NodeContext node)
     {
         var kernel = node.Ints("kernel_shape") ?? throw node.Unsupported("kernel_shape is required");
@@ -127,7 +130,10 @@ public static class PoolingOps
             if (x.dim() != kernel.Length + 2) throw node.Unsupported($"a rank-{x.dim()} input for a {kernel.Length}-D kernel");
             long[] shape = i.Length > 2 && i[2] is { } given ? NodeContext.ToLongs(given)
                 : [x.shape[0], x.shape[1], .. kernel.Select((k, d) => (x.shape[d + 2] - 1) * strides[d] + k - pads[d] - pads[d + kernel.Length])];
-            long size = shape.Aggregate(1L, (a, b) => a * b);
+            double elements = shape.Aggregate(1.0, (a, b) => a * b);
+            if (shape.Length != x.dim() || shape.Any(d => d < 0) || elements > MaxOutputElements)
+                throw node.Unsupported($"output shape [{string.Join(",", shape)}] must have X's rank, no negative size and at most {MaxOutputElements:G3} elements");
+            long size = (long)elements;
             if (!indices.shape.SequenceEqual(x.shape)) throw node.Unsupported($"indices [{string.Join(",", indices.shape)}] must have X's shape [{string.Join(",", x.shape)}]");
             if (indices.NumberOfElements > 0 && (indices.min().item<long>() < 0 || indices.max().item<long>() >= size))
                 throw node.Unsupported($"indices outside the {size} elements of the output [{string.Join(",", shape)}]");

@@ -49,4 +49,14 @@ public class DetectionTests
             .Output("y")
             .AssertMatchesOrt(new Dictionary<string, Tensor> { ["rois"] = rois, ["batch"] = tensor(new long[] { 0, 1, 1, 0, 1 }) });
     }
+
+    [Fact]
+    public void RoiAlign_refuses_a_hostile_output_size_naming_the_node()
+    {
+        using var imported = new TestGraph(16).Input("x", 1, 1, 4, 4).Input("rois", 1, 4).Input("batch", TensorProto.Types.DataType.Int64, 1)
+            .Node("RoiAlign", ["x", "rois", "batch"], ["y"], ("output_height", 1L << 30), ("sampling_ratio", 4L))
+            .Output("y").Import();
+        var e = Assert.ThrowsAny<Exception>(() => imported.forward([zeros(1, 1, 4, 4), tensor(new float[] { 0, 0, 3, 3 }, [1, 4]), zeros(1, ScalarType.Int64)]));
+        Assert.Contains("more than RoiAlign computes here", e.Message);
+    }
 }

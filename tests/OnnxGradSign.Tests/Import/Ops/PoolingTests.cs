@@ -103,4 +103,15 @@ public class PoolingTests
         var e = Assert.ThrowsAny<Exception>(() => imported.forward([TorchSharp.torch.ones(1, 1, 2, 2), TorchSharp.torch.tensor(new long[] { 0, 1, 2, 16 }).reshape(1, 1, 2, 2)]));
         Assert.Contains("indices outside the 16 elements", e.Message);
     }
+
+    [Fact]
+    public void MaxUnpool_refuses_a_hostile_output_shape_naming_it()
+    {
+        using var imported = new TestGraph(11).Input("x", 1, 1, 2, 2).Input("indices", OnnxGradSign.Onnx.Proto.TensorProto.Types.DataType.Int64, 1, 1, 2, 2)
+            .Initializer("output_shape", new long[] { 1, 1, 1L << 20, 1L << 20 }, 4)
+            .Node("MaxUnpool", ["x", "indices", "output_shape"], ["y"], ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 }))
+            .Output("y").Import();
+        var e = Assert.ThrowsAny<Exception>(() => imported.forward([TorchSharp.torch.ones(1, 1, 2, 2), TorchSharp.torch.zeros(1, 1, 2, 2, TorchSharp.torch.ScalarType.Int64)]));
+        Assert.Contains("output shape [1,1,1048576,1048576]", e.Message);
+    }
 }
