@@ -38,7 +38,7 @@ public static class BenchCommand
                 var dataset = DataChoice.Resolve(options.Data, [path], [path], options.BatchSize).For(path);
                 var model = OnnxModel.Load(path);
                 var dev = new Device(options.Device);
-                using var imported = OnnxImporter.Import(model, new ImportOptions(options.Init, options.Seeds[0]));
+                using var imported = OnnxImporter.Import(model, new ImportOptions(options.Init, options.Seeds[0], Dequantize: true));
                 imported.to(dev);
                 var (x, y) = InputPreparation.Batch(model, dataset, options.BatchSize, Normalization.None, options.Seeds[0]);
                 result = EngineBenchmark.Run(imported, x.to(dev), y.to(dev), new GradientSettings(), parse.GetValue(repeats));

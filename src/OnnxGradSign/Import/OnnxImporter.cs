@@ -9,7 +9,8 @@ namespace OnnxGradSign.Import;
 public enum WeightInit { Fresh, Keep }
 
 /// <param name="FoldShapes">Fold shape arithmetic on runtime tensors into constants or batch-size functions (see <see cref="ShapeFolding"/>).</param>
-public sealed record ImportOptions(WeightInit Init = WeightInit.Fresh, long Seed = 0, bool FoldShapes = true);
+/// <param name="Dequantize">Import a quantized graph as its dequantized float network (see <see cref="Dequantization"/>), as scoring does.</param>
+public sealed record ImportOptions(WeightInit Init = WeightInit.Fresh, long Seed = 0, bool FoldShapes = true, bool Dequantize = false);
 
 public sealed record UnsupportedNode(string Node, string Domain, string OpType, long Opset, string Reason);
 
@@ -35,6 +36,7 @@ public static class OnnxImporter
         options ??= new ImportOptions();
         registry ??= OpRegistry.Default;
         using var noGrad = no_grad();
+        if (options.Dequantize) model = Dequantization.FloatNetwork(model);
 
         var imported = new ImportPass(model, registry, new Dictionary<string, ShapeValue>()).Build();
         if (options.FoldShapes && ShapeFolding.Analyze(imported) is { Count: > 0 } known)

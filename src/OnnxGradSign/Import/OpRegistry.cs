@@ -27,6 +27,8 @@ public sealed class OpRegistry
         Ops.IndexingOps.Register(registry);
         Ops.LossOps.Register(registry);
         Ops.QuantizationOps.Register(registry);
+        Ops.ExperimentalOps.Register(registry);
+        Ops.DetectionOps.Register(registry);
         return registry;
     }
 

@@ -39,14 +39,16 @@ public static class ModelInspector
         var rules = new List<string> { $"exporter: {model.Exporter.Describe()}, from its {model.Exporter.Evidence}", $"fresh init: {style} defaults, {Initialization.Describe(style)}" };
         rules.AddRange(model.Inputs.Take(1).Select(i => InputRule(model, i)));
         if (model.Inputs.Count > 1) rules.AddRange(SideInputRules(model));
+        if (Dequantization.IsQuantized(model)) rules.Add(Dequantization.Rule);
         var warnings = Warnings(model);
         string? error = null;
         try
         {
-            using var imported = OnnxImporter.Import(model, new ImportOptions(WeightInit.Keep));
+            var scored = Dequantization.FloatNetwork(model); // the graph as score imports it
+            using var imported = OnnxImporter.Import(scored, new ImportOptions(WeightInit.Keep));
             var trainable = imported.ParameterInfos.Where(p => p.Trainable).ToList();
             parameters = trainable.GroupBy(p => p.Kind).Select(g => new LayerKindCount(g.Key.ToString(), g.Count(), g.Sum(p => p.Count))).ToList();
-            int fromNodes = trainable.Count(p => !model.Initializers.ContainsKey(p.Name));
+            int fromNodes = trainable.Count(p => !scored.Initializers.ContainsKey(p.Name));
             if (fromNodes > 0)
                 rules.Add($"{fromNodes} parameter tensor(s) come from Constant/ConstantOfShape nodes or constant subgraphs, not initializers: " +
                     "trained and re-initialized like initializers");

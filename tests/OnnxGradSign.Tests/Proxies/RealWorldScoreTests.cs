@@ -51,4 +51,14 @@ public class RealWorldScoreTests
         Assert.Contains(report.Rules, r => r.StartsWith("input 'state': zeros [2,n,128]"));
         Assert.Contains(report.Rules, r => r.StartsWith("input 'sr': 16000"));
     }
+
+    [RealWorldFact("cls__mlp_torch251_quantized.onnx")]
+    public void A_dynamically_quantized_mlp_scores_as_its_dequantized_float_network()
+    {
+        var path = Path.Combine(TestPaths.RealWorld, "cls__mlp_torch251_quantized.onnx");
+        var record = new Scorer(Settings).Score(path, null);
+        Assert.True(record.Score("gradsign") is > 0 and var g && double.IsFinite(g), record.Error);
+        Assert.Equal(25L * 20 + 20 * 15 + 15 * 10, record.Params); // the three float layers the integer ones stand for
+        Assert.Contains(OnnxGradSign.Reporting.ModelInspector.Inspect(path).Rules, r => r.StartsWith("quantized: scored as its dequantized float network"));
+    }
 }

@@ -131,4 +131,36 @@ public class ResamplingTests
     [InlineData(new float[] { 1, 1, 2, 1.5f }, "nearest")]
     public void ResizeHalfPixelSymmetric(float[] scales, string mode) =>
         CheckResize(19, scales, null, ["mode", mode, "coordinate_transformation_mode", "half_pixel_symmetric"]);
+
+    /// <summary>Samples partly outside the image (grid values beyond ±1), so that every padding mode matters.</summary>
+    [Theory]
+    [InlineData("bicubic", "zeros", 0L)]
+    [InlineData("bicubic", "zeros", 1L)]
+    [InlineData("bicubic", "border", 0L)]
+    [InlineData("bicubic", "reflection", 0L)]
+    [InlineData("bicubic", "reflection", 1L)]
+    [InlineData("bilinear", "zeros", 0L)]
+    public void GridSample(string mode, string padding, long alignCorners) =>
+        new TestGraph(16).Input("x", 2, 3, 5, 7).Input("grid", 2, 4, 6, 2)
+            .Node("GridSample", ["x", "grid"], ["y"], ("mode", mode), ("padding_mode", padding), ("align_corners", alignCorners))
+            .Output("y")
+            .AssertMatchesOrt(new Dictionary<string, TorchSharp.torch.Tensor> { ["grid"] = TorchSharp.torch.randn([2, 4, 6, 2], generator: new TorchSharp.torch.Generator(9)) * 0.8 });
+
+    /// <summary>tf_crop_and_resize of x [1,2,4,5] over a region reaching past the image (extrapolated there).</summary>
+    [Theory]
+    [InlineData("linear", new long[] { 1, 2, 3, 6 }, null)]
+    [InlineData("nearest", new long[] { 1, 2, 5, 4 }, null)]
+    [InlineData("cubic", new long[] { 1, 2, 3, 3 }, null)]
+    [InlineData("linear", null, new float[] { 1, 1, 1.5f, 2 })]
+    public void ResizeTfCropAndResize(string mode, long[]? sizes, float[]? scales)
+    {
+        var graph = new TestGraph(13).Input("x", 1, 2, 4, 5)
+            .Initializer("roi", new float[] { 0, 0, 0.4f, -0.2f, 1, 1, 0.9f, 1.3f }, 8)
+            .Initializer("scales", scales ?? [], scales?.Length ?? 0);
+        if (sizes is not null) graph.Initializer("sizes", sizes, sizes.Length);
+        graph.Node("Resize", sizes is null ? ["x", "roi", "scales"] : ["x", "roi", "scales", "sizes"], ["y"],
+                ("mode", mode), ("coordinate_transformation_mode", "tf_crop_and_resize"), ("extrapolation_value", 7.5f))
+            .Output("y")
+            .AssertMatchesOrt(name: "Resize");
+    }
 }
