@@ -51,7 +51,7 @@ public static class ModelScorer
             foreach (var seed in settings.Seeds)
             {
                 using var scope = NewDisposeScope();
-                var options = new ImportOptions(settings.Init, seed);
+                var options = new ImportOptions(settings.Init, seed) { InputValues = SideInput.FixedValues(sideInputs) };
                 using var imported = Import(model, options, device, settings.Float64);
                 parameters = imported.ParameterInfos.Where(p => p.Trainable).Sum(p => p.Count);
                 imported.SideInputs = SideInputs.Feed(sideInputs, device, settings.Float64);
