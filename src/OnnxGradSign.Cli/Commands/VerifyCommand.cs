@@ -15,10 +15,11 @@ public static class VerifyCommand
         var batch = new Option<long>("--batch-size") { Description = "Size of a symbolic batch axis", DefaultValueFactory = _ => 2 };
         var seed = CommonOptions.Seed();
         var shapes = CommonOptions.InputShapes();
+        var values = CommonOptions.InputValues();
         var format = CommonOptions.Format("table", "json");
         var command = new Command("verify", "Import each model with its own weights and compare TorchSharp with ONNX Runtime on a seeded random input")
         {
-            models, rtol, atol, batch, seed, shapes, format,
+            models, rtol, atol, batch, seed, shapes, values, format,
         };
         command.SetAction(parse =>
         {
@@ -28,7 +29,8 @@ public static class VerifyCommand
             {
                 CommonOptions.RejectUnknownOptions(parse.CommandResult.Command, parse.GetValue(models)!);
                 files = ModelFiles.Expand(parse.GetValue(models)!);
-                spec = new InputSpec(parse.GetValue(batch), CommonOptions.ParseShapes(parse.GetValue(shapes)));
+                spec = new InputSpec(parse.GetValue(batch), CommonOptions.ParseShapes(parse.GetValue(shapes)),
+                    parse.GetValue(values) is { Length: > 0 } given ? CommonOptions.ParseValues(given) : null);
             }
             catch (Exception e) when (e is FileNotFoundException or ArgumentException) { Console.Error.WriteLine(e.Message); return ExitCodes.Usage; }
 

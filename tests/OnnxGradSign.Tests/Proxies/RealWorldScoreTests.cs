@@ -46,9 +46,33 @@ public class RealWorldScoreTests
     [RealWorldFact("vad__silero_vad_v5.onnx")]
     public void A_voice_activity_detector_feeds_its_state_and_sample_rate()
     {
-        // Its If node is the operator coverage issue's; what matters here is that every input is fed, none refused.
         var report = OnnxGradSign.Reporting.ModelInspector.Inspect(Path.Combine(TestPaths.RealWorld, "vad__silero_vad_v5.onnx"));
         Assert.Contains(report.Rules, r => r.StartsWith("input 'state': zeros [2,n,128]"));
         Assert.Contains(report.Rules, r => r.StartsWith("input 'sr': 16000"));
+    }
+
+    /// <summary>
+    /// The If on the sample rate folds at import to that rate's branch: what remains unsupported, if anything, is an LSTM of that
+    /// branch alone (recurrent layers are another issue's), never an If.
+    /// </summary>
+    [RealWorldFact("vad__silero_vad_v5.onnx")]
+    public void A_voice_activity_detectors_sample_rate_switch_keeps_one_branch()
+    {
+        var path = Path.Combine(TestPaths.RealWorld, "vad__silero_vad_v5.onnx");
+        // Silero takes chunks of 512 samples at 16 kHz, 256 at 8 kHz.
+        foreach (var (rate, chunk, taken, other) in new[] { (16000, 512L, "If_0_then_branch", "If_0_else_branch"), (8000, 256L, "If_0_else_branch", "If_0_then_branch") })
+        {
+            var record = ModelScorer.Score(path, null, Settings with
+            {
+                InputShapes = new Dictionary<string, long[]> { ["input"] = [-1, chunk] },
+                InputValues = new Dictionary<string, double> { ["sr"] = rate },
+            });
+            if (record.Status == ScoreRecord.Ok) continue;
+            Assert.Contains("unsupported node(s)", record.Error);
+            Assert.Contains($"'{taken}", record.Error);
+            Assert.DoesNotContain($"'{other}", record.Error);
+            Assert.DoesNotContain("(If,", record.Error);
+            Assert.Matches(@"^[^;]*LSTM[^;]*(; [^;]*LSTM[^;]*)*$", record.Error![record.Error.IndexOf("'", StringComparison.Ordinal)..]);
+        }
     }
 }
