@@ -27,6 +27,7 @@ public sealed class OpRegistry
         Ops.IndexingOps.Register(registry);
         Ops.LossOps.Register(registry);
         Ops.QuantizationOps.Register(registry);
+        Ops.RecurrentOps.Register(registry);
         return registry;
     }
 
