@@ -25,7 +25,7 @@ public static class PerSampleGradients
     /// call has the per-sample input and output gradient the vectorized engine forms weight gradients from.
     /// </summary>
     public static string RecurrentNeedsLoop(ParameterInfo weight) =>
-        $"{weight.Kind.ToString().ToUpperInvariant()} weight '{weight.Name}' (node '{weight.Node}') is reused at every time step: scored one sample at a time (loop engine)";
+        $"{weight.Kind.ToString().ToUpperInvariant()} weight '{weight.Name}' (node '{weight.Node}') is reused at every time step: only the loop engine scores it (one sample at a time)";
 
     public static SignSums Compute(ImportedModel model, Tensor x, Tensor y, GradientSettings settings, EngineKind engine)
     {

@@ -62,6 +62,9 @@ public static class OnnxImporter
     {
         private static readonly HashSet<string> WeightLayouts = ["Identity", "Transpose", "Reshape", "Cast", "Unsqueeze", "Squeeze", "Flatten"];
 
+        /// <summary>What PyTorch's export does to an RNN module's parameters to lay them out as ONNX's W, R and B.</summary>
+        private static readonly HashSet<string> GateLayouts = ["Slice", "Concat", "Split", .. WeightLayouts];
+
         private static readonly HashSet<string> NeverFolded = ["RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli"];
 
         private readonly Dictionary<string, Value> _values = new();
@@ -70,6 +73,7 @@ public static class OnnxImporter
         private readonly List<ParameterInfo> _parameters = new();
         private readonly Dictionary<string, Tensor> _tensors = new();
         private readonly RunContext _fold = new();
+        private readonly HashSet<NodeProto> _gateReorders = GateReorders(model);
         private int[] _inputSlots = [];
         private int _slotCount;
 
@@ -112,7 +116,7 @@ public static class OnnxImporter
                     && node.Input.Where(i => i.Length > 0).All(i => _values[i].Constant is not null)
                     // A lookup or arithmetic on a learned tensor (Swin's bias table read through a constant index) runs at run
                     // time with the tensor as a parameter; only re-layouts fold, so weights still reach their slots as constants.
-                    && (WeightLayouts.Contains(node.OpType) || !node.Input.Any(i => i.Length > 0 && IsLearned(_values[i])));
+                    && (WeightLayouts.Contains(node.OpType) || _gateReorders.Contains(node) || !node.Input.Any(i => i.Length > 0 && IsLearned(_values[i])));
                 if (foldable) Fold(node, kernel);
                 else AddStep(node, kernel, context);
             }
@@ -167,10 +171,43 @@ public static class OnnxImporter
                 if (node.Output[o].Length == 0) continue;
                 bool relayout = source is { Constant.NumberOfElements: > 1 } && node.Output.Count == 1
                     && source.Constant.NumberOfElements == results[o].NumberOfElements;
-                string origin = relayout ? source!.Origin : node.Output.Count == 1 && node.Name.Length > 0 ? node.Name : node.Output[o];
+                string origin = _gateReorders.Contains(node) ? GateOrigin(inputs)
+                    : relayout ? source!.Origin : node.Output.Count == 1 && node.Name.Length > 0 ? node.Name : node.Output[o];
                 _values[node.Output[o]] = new Value { Origin = origin, Constant = results[o], Producer = node };
             }
         }
+
+        /// <summary>
+        /// PyTorch's training-mode export builds an LSTM/GRU/RNN's W, R and B at run time from the module's parameters, slicing and
+        /// concatenating their gate blocks into ONNX's order. Such nodes, whose values feed nothing but those slots (directly or
+        /// through each other), fold like re-layouts, so the weights reach the layer as constants and become its parameters.
+        /// </summary>
+        private static HashSet<NodeProto> GateReorders(OnnxModel model)
+        {
+            var consumers = new Dictionary<string, List<(NodeProto Node, int Index)>>();
+            foreach (var node in model.Nodes)
+                for (int i = 0; i < node.Input.Count; i++)
+                {
+                    if (node.Input[i].Length == 0) continue;
+                    if (!consumers.TryGetValue(node.Input[i], out var list)) consumers[node.Input[i]] = list = [];
+                    list.Add((node, i));
+                }
+            var graphOutputs = model.Outputs.Select(o => o.Name).ToHashSet();
+            var found = new HashSet<NodeProto>();
+            foreach (var node in model.Nodes.Reverse()) // consumers come later in topological order, so they are decided first
+            {
+                if (!GateLayouts.Contains(node.OpType)) continue;
+                var uses = node.Output.Where(o => o.Length > 0).SelectMany(o => consumers.GetValueOrDefault(o) ?? []).ToList();
+                if (uses.Count > 0 && !node.Output.Any(graphOutputs.Contains)
+                    && uses.All(u => found.Contains(u.Node) || (u.Node.OpType is "LSTM" or "GRU" or "RNN" && u.Index is >= 1 and <= 3)))
+                    found.Add(node);
+            }
+            return found;
+        }
+
+        /// <summary>A recurrent weight gathered from a module's parameters is named after them: "rnn.weight_ih_l0+rnn.weight_ih_l0_reverse".</summary>
+        private static string GateOrigin(Value?[] inputs) =>
+            string.Join("+", inputs.Where(v => v?.Constant is { } t && t.is_floating_point()).Select(v => v!.Origin).Distinct());
 
         /// <summary>
         /// The slot of a value. A constant gets one the first time a step reads it, as a parameter when declared a weight, else a buffer;
