@@ -75,6 +75,8 @@ public static class OnnxImporter
         public Dictionary<string, (Tensor Tensor, bool IsParameter)> Tensors { get; } = new();
         public List<UnsupportedNode> Unsupported { get; } = new();
         public RunContext Fold { get; } = new();
+        /// <summary>Main-graph nodes that lay a recurrent module's parameters out as W, R and B (see GateReorders).</summary>
+        public HashSet<NodeProto> GateReorders { get; init; } = [];
     }
 
     /// <summary>
@@ -85,6 +87,9 @@ public static class OnnxImporter
     private sealed class ImportPass(ImportState state, ImportPass? outer = null, Action<int>? onCapture = null)
     {
         private static readonly HashSet<string> WeightLayouts = ["Identity", "Transpose", "Reshape", "Cast", "Unsqueeze", "Squeeze", "Flatten"];
+
+        /// <summary>What PyTorch's export does to an RNN module's parameters to lay them out as ONNX's W, R and B.</summary>
+        private static readonly HashSet<string> GateLayouts = ["Slice", "Concat", "Split", .. WeightLayouts];
 
         private static readonly HashSet<string> NeverFolded = ["RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli",
             "If", "Loop", "Scan"];
@@ -102,7 +107,7 @@ public static class OnnxImporter
 
         public static ImportedModel Main(OnnxModel model, OpRegistry registry, IReadOnlyDictionary<string, ShapeValue> known, IReadOnlyDictionary<string, double>? inputValues)
         {
-            var state = new ImportState(model, registry, known);
+            var state = new ImportState(model, registry, known) { GateReorders = GateReorders(model) };
             var pass = new ImportPass(state);
             pass._inputSlots = model.Inputs.Select(input =>
             {
@@ -209,7 +214,7 @@ public static class OnnxImporter
                 && node.Input.Where(i => i.Length > 0).All(i => Get(i).Constant is not null)
                 // A lookup or arithmetic on a learned tensor (Swin's bias table read through a constant index) runs at run
                 // time with the tensor as a parameter; only re-layouts fold, so weights still reach their slots as constants.
-                && (WeightLayouts.Contains(node.OpType) || !node.Input.Any(i => i.Length > 0 && IsLearned(Get(i))));
+                && (WeightLayouts.Contains(node.OpType) || state.GateReorders.Contains(node) || !node.Input.Any(i => i.Length > 0 && IsLearned(Get(i))));
             if (foldable) Fold(node, kernel);
             else AddStep(node, kernel, context);
         }
@@ -281,10 +286,43 @@ public static class OnnxImporter
                 if (node.Output[o].Length == 0) continue;
                 bool relayout = source is { Constant.NumberOfElements: > 1 } && node.Output.Count == 1
                     && source.Constant.NumberOfElements == results[o].NumberOfElements;
-                string origin = relayout ? source!.Origin : node.Output.Count == 1 && node.Name.Length > 0 ? node.Name : node.Output[o];
+                string origin = state.GateReorders.Contains(node) ? GateOrigin(inputs)
+                    : relayout ? source!.Origin : node.Output.Count == 1 && node.Name.Length > 0 ? node.Name : node.Output[o];
                 Define(node.Output[o], new Value { Origin = origin, Constant = results[o], Producer = node });
             }
         }
+
+        /// <summary>
+        /// PyTorch's training-mode export builds an LSTM/GRU/RNN's W, R and B at run time from the module's parameters, slicing and
+        /// concatenating their gate blocks into ONNX's order. Such nodes, whose values feed nothing but those slots (directly or
+        /// through each other), fold like re-layouts, so the weights reach the layer as constants and become its parameters.
+        /// </summary>
+        private static HashSet<NodeProto> GateReorders(OnnxModel model)
+        {
+            var consumers = new Dictionary<string, List<(NodeProto Node, int Index)>>();
+            foreach (var node in model.Nodes)
+                for (int i = 0; i < node.Input.Count; i++)
+                {
+                    if (node.Input[i].Length == 0) continue;
+                    if (!consumers.TryGetValue(node.Input[i], out var list)) consumers[node.Input[i]] = list = [];
+                    list.Add((node, i));
+                }
+            var graphOutputs = model.Outputs.Select(o => o.Name).ToHashSet();
+            var found = new HashSet<NodeProto>();
+            foreach (var node in model.Nodes.Reverse()) // consumers come later in topological order, so they are decided first
+            {
+                if (!GateLayouts.Contains(node.OpType)) continue;
+                var uses = node.Output.Where(o => o.Length > 0).SelectMany(o => consumers.GetValueOrDefault(o) ?? []).ToList();
+                if (uses.Count > 0 && !node.Output.Any(graphOutputs.Contains)
+                    && uses.All(u => found.Contains(u.Node) || (u.Node.OpType is "LSTM" or "GRU" or "RNN" && u.Index is >= 1 and <= 3)))
+                    found.Add(node);
+            }
+            return found;
+        }
+
+        /// <summary>A recurrent weight gathered from a module's parameters is named after them: "rnn.weight_ih_l0+rnn.weight_ih_l0_reverse".</summary>
+        private static string GateOrigin(Value?[] inputs) =>
+            string.Join("+", inputs.Where(v => v?.Constant is { } t && t.is_floating_point()).Select(v => v!.Origin).Distinct());
 
         /// <summary>
         /// The slot of a value. A constant gets one the first time a step reads it, as a parameter when declared a weight, else a buffer;

@@ -28,6 +28,7 @@ public sealed class OpRegistry
         Ops.LossOps.Register(registry);
         Ops.QuantizationOps.Register(registry);
         Ops.ControlFlowOps.Register(registry);
+        Ops.RecurrentOps.Register(registry);
         return registry;
     }
 

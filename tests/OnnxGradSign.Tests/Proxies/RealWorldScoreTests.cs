@@ -52,8 +52,8 @@ public class RealWorldScoreTests
     }
 
     /// <summary>
-    /// The If on the sample rate folds at import to that rate's branch: what remains unsupported, if anything, is an LSTM of that
-    /// branch alone (recurrent layers are another issue's), never an If.
+    /// The If on the sample rate folds at import to that rate's branch: its layers alone are scored (where LSTM is not converted,
+    /// what is refused is an LSTM of that branch alone, never an If).
     /// </summary>
     [RealWorldFact("vad__silero_vad_v5.onnx")]
     public void A_voice_activity_detectors_sample_rate_switch_keeps_one_branch()
@@ -64,10 +64,16 @@ public class RealWorldScoreTests
         {
             var record = ModelScorer.Score(path, null, Settings with
             {
+                PerLayer = true,
                 InputShapes = new Dictionary<string, long[]> { ["input"] = [-1, chunk] },
                 InputValues = new Dictionary<string, double> { ["sr"] = rate },
             });
-            if (record.Status == ScoreRecord.Ok) continue;
+            if (record.Status == ScoreRecord.Ok)
+            {
+                Assert.True(record.Score("gradsign") > 0);
+                Assert.All(record.Layers!, l => Assert.StartsWith(taken, l.Parameter));
+                continue;
+            }
             Assert.Contains("unsupported node(s)", record.Error);
             Assert.Contains($"'{taken}", record.Error);
             Assert.DoesNotContain($"'{other}", record.Error);
