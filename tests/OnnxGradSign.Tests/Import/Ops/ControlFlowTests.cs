@@ -45,6 +45,22 @@ public sealed class ControlFlowTests : IDisposable
         Assert.Equal(["If"], imported.Steps.Select(s => s.Node.OpType));
     }
 
+    /// <summary>PyTorch's `if x.size(0) == 1` as exported: a condition on a shape, which shape folding makes a constant.</summary>
+    [Theory]
+    [InlineData(1L, "Identity")]
+    [InlineData(3L, "Relu")]
+    public void A_condition_on_a_declared_shape_folds_to_the_taken_branch(long batch, string taken)
+    {
+        var graph = new TestGraph(16).Input("x", batch, 4).Initializer("zero", [0L]).Initializer("one", [1L])
+            .Node("Shape", "x", "shape").Node("Gather", ["shape", "zero"], ["n"]).Node("Equal", ["n", "one"], ["single"])
+            .Node("If", ["single"], ["y"], ("then_branch", Body().Node("Identity", ["x"], ["t"]).Output("t")),
+                ("else_branch", Body().Node("Relu", ["x"], ["e"]).Output("e")))
+            .Output("y");
+        using (var imported = graph.Import())
+            Assert.Equal([taken], imported.Steps.Select(s => s.Node.OpType));
+        graph.AssertMatchesOrt();
+    }
+
     [Fact]
     public void A_condition_per_sample_is_refused_naming_the_node()
     {
@@ -135,6 +151,26 @@ public sealed class ControlFlowTests : IDisposable
             .Initializer("m", [trips]).Initializer("one", [1L], 1)
             .Node("Loop", ["m", "cond", "y"], ["y_final", "rows"], ("body", body)).Output("y_final").Output("rows")
             .AssertMatchesOrt(new Dictionary<string, Tensor> { ["cond"] = tensor(condition) });
+    }
+
+    /// <summary>A recurrence as tf2onnx writes it: h = tanh(h·W) in a Loop body whose W is the body's own initializer.</summary>
+    [Fact]
+    public void A_weight_inside_a_loop_body_is_a_layer_weight_used_at_every_iteration()
+    {
+        var body = Body().Input("i", DataType.Int64).Input("cond_in", DataType.Bool).Input("h_in", 2, 3).RandomInitializer("w_rec", 3, 3)
+            .Node("Identity", ["cond_in"], ["cond_out"]).Node("MatMul", ["h_in", "w_rec"], ["z"]).Node("Tanh", ["z"], ["h_out"])
+            .Output("cond_out", DataType.Bool).Output("h_out");
+        var graph = new TestGraph(16).Input("h", 2, 3).Initializer("m", [4L])
+            .Node("Loop", ["m", "", "h"], ["h_final"], ("body", body)).Output("h_final");
+        graph.AssertMatchesOrt();
+        using var imported = OnnxImporter.Import(graph.Build(), new ImportOptions(WeightInit.Fresh, Seed: 1));
+        var weight = Assert.Single(imported.ParameterInfos);
+        Assert.True(weight.IsLayerWeight);
+        int calls = 0;
+        imported.Run.OnWeightLayer = _ => calls++;
+        imported.forward([randn(2, 3)])[0].sum().backward();
+        Assert.Equal(4, calls);
+        Assert.True(imported.Parameter(weight).grad!.abs().sum().item<float>() > 0);
     }
 
     [Fact]
