@@ -334,6 +334,21 @@ class TextClassifier(nn.Module):
         return self.head((self.norm(x) * keep).sum(1) / keep.sum(1).clamp(min=1))
 
 
+class TextLSTM(nn.Module):
+    """Token ids [N, 32] -> logits [N, 4]: token embedding, a bidirectional LSTM over every position (exported as one ONNX LSTM
+    node, its W, R and B sliced into ONNX's gate order), the two directions' final hidden states, a Linear head."""
+
+    def __init__(self, dim=16, hidden=24):
+        super().__init__()
+        self.embed = nn.Embedding(TEXT_VOCAB, dim)
+        self.rnn = nn.LSTM(dim, hidden, batch_first=True, bidirectional=True)
+        self.head = nn.Linear(2 * hidden, TEXT_CLASSES)
+
+    def forward(self, ids):
+        _, (h, _) = self.rnn(self.embed(ids))
+        return self.head(torch.cat([h[0], h[1]], 1))
+
+
 # --- registry -------------------------------------------------------------------------
 
 # architecture name -> (constructor, fixed per-architecture id); the id fixes the seed.
@@ -347,14 +362,15 @@ ARCHITECTURES = {
     "vit_tiny": (ViTTiny, 7),
     "text_classifier": (TextClassifier, 9),
     "mixer_tiny": (MixerTiny, 10),
+    "text_lstm": (TextLSTM, 11),
     # Full-size NAS-Bench-201 network (C=16, N=5) for [N,3,32,32] input; benchmarking only.
     "nb201_full": (lambda: NB201Net(GENOTYPE_A, widths=(16, 32, 64), cells=5, in_channels=3), 8),
 }
 
 # Per-sample input shape of each architecture (without the batch axis).
 INPUT_SHAPES = {name: (3, 32, 32) if name == "nb201_full" else (1, 28, 28) for name in ARCHITECTURES}
-INPUT_SHAPES["text_classifier"] = (TEXT_LENGTH,)
-INPUT_DTYPES = {"text_classifier": torch.int64}  # token ids; every other input is float32
+INPUT_SHAPES["text_classifier"] = INPUT_SHAPES["text_lstm"] = (TEXT_LENGTH,)
+INPUT_DTYPES = {"text_classifier": torch.int64, "text_lstm": torch.int64}  # token ids; every other input is float32
 
 SEED_BASE = 2022_0000
 
@@ -368,13 +384,22 @@ def build(name):
 
 
 # Layers whose weight gradients GradSign inspects: the official code uses Conv2d and
-# Linear; we extend it to the other convolutions and to parameters used in MatMul.
+# Linear; we extend it to the other convolutions, to parameters used in MatMul, and to the
+# input and recurrent matrices of recurrent layers (fully-connected weights applied at every step).
 GRADSIGN_LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d, nn.Linear, MatMulLinear)
+RECURRENT_LAYERS = (nn.LSTM, nn.GRU, nn.RNN)
 
 
 def gradsign_weights(module):
-    """List of (name, weight tensor) of the Conv/ConvTranspose/Linear/MatMul layers (no biases)."""
-    return [(f"{name}.weight", m.weight) for name, m in module.named_modules() if isinstance(m, GRADSIGN_LAYERS)]
+    """List of (name, weight tensor) of the Conv/ConvTranspose/Linear/MatMul layers and the weight_ih/weight_hh matrices of
+    LSTM/GRU/RNN layers (no biases)."""
+    weights = []
+    for name, m in module.named_modules():
+        if isinstance(m, GRADSIGN_LAYERS):
+            weights.append((f"{name}.weight", m.weight))
+        elif isinstance(m, RECURRENT_LAYERS):
+            weights += [(f"{name}.{p}", w) for p, w in m.named_parameters() if p.startswith(("weight_ih", "weight_hh"))]
+    return weights
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@
 Usage: /usr/bin/python3 tools/export_models.py [--out DIR]
 
 Every image model takes `input` [batch,1,28,28] float32 and returns `logits` [batch,10];
-text/text_classifier.onnx takes `input` [batch,32] int64 token ids (0 = padding) and returns
-`logits` [batch,4]. The output is byte-identical across reruns. Each file is checked with onnx.checker and with a
+text/text_classifier.onnx and text/text_lstm.onnx take `input` [batch,32] int64 token ids (0 = padding) and
+return `logits` [batch,4]. The output is byte-identical across reruns. Each file is checked with onnx.checker and with a
 small protobuf reader that does not use the onnx package.
 """
 
@@ -42,6 +42,8 @@ EXPORTS = [
     ("mixer_tiny.onnx", "mixer_tiny", TRAINING, 12),
     # opset 14: LayerNorm exported as its decomposition (ReduceMean/Sub/Pow/Sqrt/Div), GELU as Erf
     ("text/text_classifier.onnx", "text_classifier", TRAINING, 14),
+    # opset 14: a bidirectional LSTM whose W, R and B the exporter slices and concatenates from the module's parameters
+    ("text/text_lstm.onnx", "text_lstm", TRAINING, 14),
 ]
 
 

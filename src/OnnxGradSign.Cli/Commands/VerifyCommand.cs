@@ -15,13 +15,13 @@ public static class VerifyCommand
         var atol = new Option<double>("--atol") { Description = "Absolute tolerance", DefaultValueFactory = _ => 1e-5 };
         var batch = new Option<long>("--batch-size") { Description = "Size of a symbolic batch axis", DefaultValueFactory = _ => 2 };
         var seed = CommonOptions.Seed();
-        var shapes = new ScoreOptionFlags("input_shape");
+        var sideInputs = new ScoreOptionFlags("input_shape", "input_value");
         var format = CommonOptions.Format("table", "json");
         var command = new Command("verify", "Import each model with its own weights and compare TorchSharp with ONNX Runtime on a seeded random input")
         {
             models, rtol, atol, batch, seed, format,
         };
-        foreach (var option in shapes.Options) command.Options.Add(option);
+        foreach (var option in sideInputs.Options) command.Options.Add(option);
         command.SetAction(parse =>
         {
             List<string> files;
@@ -30,7 +30,8 @@ public static class VerifyCommand
             {
                 CommonOptions.RejectUnknownOptions(parse.CommandResult.Command, parse.GetValue(models)!);
                 files = ModelFiles.Expand(parse.GetValue(models)!);
-                spec = new InputSpec(parse.GetValue(batch), shapes.Read(parse).InputShape?.ToDictionary() ?? []);
+                var given = sideInputs.Read(parse);
+                spec = new InputSpec(parse.GetValue(batch), given.InputShape?.ToDictionary() ?? [], given.InputValue?.ToDictionary());
             }
             catch (ScoreOptionException e) { Console.Error.WriteLine(ScoreOptionFlags.Describe(e)); return ExitCodes.Usage; }
             catch (Exception e) when (e is FileNotFoundException or ArgumentException) { Console.Error.WriteLine(ScoreOptionFlags.InCliTerms(e.Message)); return ExitCodes.Usage; }

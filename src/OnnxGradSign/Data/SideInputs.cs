@@ -5,7 +5,13 @@ using static TorchSharp.torch;
 namespace OnnxGradSign.Data;
 
 /// <summary>How one graph input besides the first (which carries the samples) is fed, and its tensor for a pass of n samples.</summary>
-public sealed record SideInput(string Name, string How, Func<long, Tensor> Make);
+/// <param name="Fixed">The value of an input without a batch axis that is the same on every pass (a sample rate): the importer may fold it.</param>
+public sealed record SideInput(string Name, string How, Func<long, Tensor> Make, double? Fixed = null)
+{
+    /// <summary>The inputs the importer may treat as constants (ImportOptions.InputValues).</summary>
+    public static Dictionary<string, double> FixedValues(IEnumerable<SideInput> inputs) =>
+        inputs.Where(i => i.Fixed is not null).ToDictionary(i => i.Name, i => i.Fixed!.Value);
+}
 
 /// <summary>
 /// Feeds every graph input after the first, the one whose samples are scored: transformer masks are ones, token types, recurrent
@@ -32,7 +38,7 @@ public static class SideInputs
         string shown = $"[{string.Join(",", dims.Select(d => d < 0 ? "n" : d.ToString()))}]";
 
         if (values?.TryGetValue(input.Name, out var given) == true)
-            return new SideInput(input.Name, $"{given} everywhere {shown} (input_value)", n => full(Shape(n), given, type));
+            return new SideInput(input.Name, $"{given} everywhere {shown} (input_value)", n => full(Shape(n), given, type), symbolic.Length == 0 ? given : null);
         if (symbolic.Length == 1)
         {
             bool mask = input.Name.Contains("mask", StringComparison.OrdinalIgnoreCase);
@@ -40,7 +46,7 @@ public static class SideInputs
                 n => mask ? ones(Shape(n), type) : zeros(Shape(n), type));
         }
         if (ComparedConstant(model, input.Name) is { } compared)
-            return new SideInput(input.Name, $"{compared} everywhere {shown} (the value the graph compares it with)", n => full(Shape(n), compared, type));
+            return new SideInput(input.Name, $"{compared} everywhere {shown} (the value the graph compares it with)", n => full(Shape(n), compared, type), compared);
         throw new ArgumentException($"{model.Path}: input '{input.Name}' {shown} has no batch axis and no value to take; give it with `input_value {input.Name}=V`");
     }
 

@@ -4,8 +4,8 @@ using static TorchSharp.torch;
 namespace OnnxGradSign.Gradients;
 
 /// <summary>
-/// Chooses the engine: `auto` takes the vectorized one whenever it supports every scored weight, else the loop; a graph whose batch
-/// is fixed at one runs in the loop, one sample at a time as the official algorithm does.
+/// Chooses the engine: `auto` takes the vectorized one whenever it supports every scored weight, else the loop (ConvTranspose and
+/// recurrent weights); a graph whose batch is fixed at one runs in the loop, one sample at a time as the official algorithm does.
 /// </summary>
 public static class PerSampleGradients
 {
@@ -16,9 +16,16 @@ public static class PerSampleGradients
     public static string? VectorizedUnsupported(IReadOnlyList<ParameterInfo> scored, GradientSettings settings)
     {
         if (settings.Scope == ParameterScope.All) return "`param_scope all` needs the loop engine (biases and normalization parameters)";
-        return scored.FirstOrDefault(p => p.Kind == LayerKind.ConvTranspose) is { } t
-            ? $"ConvTranspose weight '{t.Name}' is computed by the loop engine" : null;
+        if (scored.FirstOrDefault(p => p.Kind == LayerKind.ConvTranspose) is { } t) return $"ConvTranspose weight '{t.Name}' is computed by the loop engine";
+        return scored.FirstOrDefault(p => p.IsRecurrent) is { } r ? RecurrentNeedsLoop(r) : null;
     }
+
+    /// <summary>
+    /// A recurrent layer applies W and R at every time step (R to a state that depends on the earlier steps), so no single layer
+    /// call has the per-sample input and output gradient the vectorized engine forms weight gradients from.
+    /// </summary>
+    public static string RecurrentNeedsLoop(ParameterInfo weight) =>
+        $"{weight.Kind.ToString().ToUpperInvariant()} weight '{weight.Name}' (node '{weight.Node}') is reused at every time step: only the loop engine scores it (one sample at a time)";
 
     public static SignSums Compute(ImportedModel model, Tensor x, Tensor y, GradientSettings settings, EngineKind engine)
     {

@@ -15,41 +15,79 @@ public sealed record ImportedStep(NodeProto Node, int[] Inputs, int[] Outputs, O
 public sealed record ConstantSlot(int Slot, string Key, bool IsParameter);
 
 /// <summary>
+/// A graph as numbered value slots: the main graph, or a subgraph (an If branch taken at run time, a Loop or Scan body) run by its
+/// node's kernel through <see cref="RunContext.RunGraph"/>. A subgraph's input slots are its formal inputs followed by the values
+/// it reads from enclosing graphs, which its node passes on as extra inputs.
+/// </summary>
+public sealed class GraphProgram
+{
+    public int SlotCount { get; }
+    public int[] InputSlots { get; }
+    public int[] OutputSlots { get; }
+    public IReadOnlyList<ImportedStep> Steps { get; }
+    public ConstantSlot[] Constants { get; }
+
+    internal GraphProgram(int slotCount, int[] inputSlots, int[] outputSlots, IReadOnlyList<ImportedStep> steps, IEnumerable<ConstantSlot> constants)
+    {
+        SlotCount = slotCount;
+        InputSlots = inputSlots;
+        OutputSlots = outputSlots;
+        Steps = steps;
+        Constants = constants.ToArray();
+        ComputeLastUses();
+    }
+
+    public bool IsConstantSlot(int slot) => Constants.Any(c => c.Slot == slot);
+
+    /// <summary>Slots the program computes itself, which it may free (inputs and constants belong to others).</summary>
+    public bool IsOwned(int slot) => !InputSlots.Contains(slot) && !IsConstantSlot(slot);
+
+    private void ComputeLastUses()
+    {
+        var lastUse = new Dictionary<int, int>();
+        for (int s = 0; s < Steps.Count; s++)
+            foreach (var slot in Steps[s].Inputs.Where(IsOwned))
+                if (slot >= 0) lastUse[slot] = s;
+        // A step's output that nobody reads (e.g. BatchNorm's running-mean outputs) dies right away.
+        for (int s = 0; s < Steps.Count; s++)
+            foreach (var slot in Steps[s].Outputs)
+                if (slot >= 0) lastUse.TryAdd(slot, s);
+        foreach (var output in OutputSlots) lastUse.Remove(output);
+        foreach (var group in lastUse.GroupBy(kv => kv.Value))
+            Steps[group.Key].FreeAfter = group.Select(kv => kv.Key).ToArray();
+    }
+}
+
+/// <summary>
 /// An ONNX graph as a TorchSharp module: it runs the nodes in order over numbered value slots and disposes each activation
 /// as soon as no later node needs it. Weights are registered parameters; other constants are buffers, so to(device) moves everything.
 /// </summary>
 public sealed class ImportedModel : nn.Module<Tensor[], Tensor[]>
 {
-    private readonly int _slotCount;
-    private readonly int[] _inputSlots;
-    private readonly int[] _outputSlots;
-    private readonly ConstantSlot[] _constants;
+    private readonly GraphProgram _main;
 
     public OnnxModel Source { get; }
-    public IReadOnlyList<ImportedStep> Steps { get; }
+    /// <summary>The main graph's steps (subgraphs run inside their nodes' steps).</summary>
+    public IReadOnlyList<ImportedStep> Steps => _main.Steps;
     public IReadOnlyList<ParameterInfo> ParameterInfos { get; }
     public IReadOnlyList<ValueInfoProto> InputInfos => Source.Inputs;
     public IReadOnlyList<string> OutputNames { get; }
     public RunContext Run { get; } = new();
 
-    internal ImportedModel(OnnxModel source, int slotCount, int[] inputSlots, int[] outputSlots, IReadOnlyList<ImportedStep> steps,
-        IReadOnlyList<ConstantSlot> constants, IReadOnlyList<ParameterInfo> parameters, IReadOnlyDictionary<string, Tensor> tensors)
+    /// <param name="tensors">Every parameter and buffer by key, the subgraphs' included, and whether it is a parameter.</param>
+    internal ImportedModel(OnnxModel source, GraphProgram main, IReadOnlyList<ParameterInfo> parameters, IReadOnlyDictionary<string, (Tensor Tensor, bool IsParameter)> tensors)
         : base(System.IO.Path.GetFileNameWithoutExtension(source.Path))
     {
         Source = source;
-        _slotCount = slotCount;
-        _inputSlots = inputSlots;
-        _outputSlots = outputSlots;
-        Steps = steps;
-        _constants = constants.ToArray();
+        _main = main;
         ParameterInfos = parameters;
         OutputNames = source.Outputs.Select(o => o.Name).ToList();
-        foreach (var c in _constants)
+        foreach (var (key, (tensor, isParameter)) in tensors)
         {
-            if (c.IsParameter) register_parameter(c.Key, new TorchSharp.Modules.Parameter(tensors[c.Key], requires_grad: true));
-            else register_buffer(c.Key, tensors[c.Key]);
+            if (isParameter) register_parameter(key, new TorchSharp.Modules.Parameter(tensor, requires_grad: true));
+            else register_buffer(key, tensor);
         }
-        ComputeLastUses();
+        Run.RunGraph = RunGraph;
     }
 
     public TorchSharp.Modules.Parameter Parameter(ParameterInfo info) => get_parameter(info.Key)!;
@@ -73,9 +111,14 @@ public sealed class ImportedModel : nn.Module<Tensor[], Tensor[]>
     public override Tensor[] forward(Tensor[] inputs)
     {
         if (FixedBatch is { } size && inputs.Length > 0 && inputs[0].dim() > 0 && inputs[0].shape[0] != size) return ForwardInPasses(inputs, size);
-        var values = Execute(inputs, null);
-        return _outputSlots.Select(s => IsOwned(s) ? values[s]! : values[s]!.alias()).ToArray();
+        return Outputs(_main, Execute(_main, WithSideInputs(inputs), null));
     }
+
+    /// <summary>Runs a subgraph on its inputs (formal ones, then captured values); its outputs are the caller's to keep.</summary>
+    private Tensor[] RunGraph(GraphProgram program, Tensor?[] inputs) => Outputs(program, Execute(program, inputs, null));
+
+    private static Tensor[] Outputs(GraphProgram program, Tensor?[] values) =>
+        program.OutputSlots.Select(s => program.IsOwned(s) ? values[s]! : values[s]!.alias()).ToArray();
 
     /// <summary>
     /// Passes of exactly <paramref name="size"/> samples, the last padded with copies of its last sample; outputs (and the layer calls
@@ -96,15 +139,15 @@ public sealed class ImportedModel : nn.Module<Tensor[], Tensor[]>
                 Run.OnWeightLayer = observe is not null && real < size
                     ? call => observe(call with { Input = call.Input.narrow(0, 0, real), Output = call.Output.narrow(0, 0, real) })
                     : observe;
-                var values = Execute(pass, null);
-                passes.Add(_outputSlots.Select(s => values[s]!.narrow(0, 0, real)).ToArray());
+                var values = Execute(_main, WithSideInputs(pass), null);
+                passes.Add(_main.OutputSlots.Select(s => values[s]!.narrow(0, 0, real)).ToArray());
             }
         }
         finally
         {
             Run.OnWeightLayer = observe;
         }
-        return Enumerable.Range(0, _outputSlots.Length).Select(k => cat(passes.Select(p => p[k]).ToArray(), 0)).ToArray();
+        return Enumerable.Range(0, _main.OutputSlots.Length).Select(k => cat(passes.Select(p => p[k]).ToArray(), 0)).ToArray();
     }
 
     /// <summary>Runs the graph without gradients in per-sample normalization mode and returns copies of the given slots' values.</summary>
@@ -116,7 +159,7 @@ public sealed class ImportedModel : nn.Module<Tensor[], Tensor[]>
         var captured = new Dictionary<int, Tensor>();
         try
         {
-            Execute(inputs, (slot, value) => { if (slots.Contains(slot)) captured[slot] = value.clone(); });
+            Execute(_main, WithSideInputs(inputs), (slot, value) => { if (slots.Contains(slot)) captured[slot] = value.clone(); });
         }
         finally
         {
@@ -125,18 +168,23 @@ public sealed class ImportedModel : nn.Module<Tensor[], Tensor[]>
         return captured;
     }
 
-    internal bool IsConstantSlot(int slot) => _constants.Any(c => c.Slot == slot);
+    internal bool IsConstantSlot(int slot) => _main.IsConstantSlot(slot);
 
-    private Tensor?[] Execute(Tensor[] inputs, Action<int, Tensor>? capture)
+    private Tensor[] WithSideInputs(Tensor[] inputs)
     {
-        if (inputs.Length == 1 && _inputSlots.Length > 1 && SideInputs is { } side) inputs = [inputs[0], .. side(inputs[0].shape[0])];
-        if (inputs.Length != _inputSlots.Length)
-            throw new ArgumentException($"{Source.Path}: the model takes {_inputSlots.Length} inputs, {inputs.Length} given");
-        var values = new Tensor?[_slotCount];
-        for (int i = 0; i < inputs.Length; i++) values[_inputSlots[i]] = inputs[i];
-        foreach (var c in _constants) values[c.Slot] = c.IsParameter ? get_parameter(c.Key) : get_buffer(c.Key);
+        if (inputs.Length == 1 && _main.InputSlots.Length > 1 && SideInputs is { } side) inputs = [inputs[0], .. side(inputs[0].shape[0])];
+        if (inputs.Length != _main.InputSlots.Length)
+            throw new ArgumentException($"{Source.Path}: the model takes {_main.InputSlots.Length} inputs, {inputs.Length} given");
+        return inputs;
+    }
 
-        foreach (var step in Steps)
+    private Tensor?[] Execute(GraphProgram program, Tensor?[] inputs, Action<int, Tensor>? capture)
+    {
+        var values = new Tensor?[program.SlotCount];
+        for (int i = 0; i < inputs.Length; i++) values[program.InputSlots[i]] = inputs[i];
+        foreach (var c in program.Constants) values[c.Slot] = c.IsParameter ? get_parameter(c.Key) : get_buffer(c.Key);
+
+        foreach (var step in program.Steps)
         {
             var args = new Tensor?[step.Inputs.Length];
             for (int i = 0; i < args.Length; i++) args[i] = step.Inputs[i] < 0 ? null : values[step.Inputs[i]];
@@ -168,22 +216,5 @@ public sealed class ImportedModel : nn.Module<Tensor[], Tensor[]>
             }
         }
         return values;
-    }
-
-    private bool IsOwned(int slot) => !_inputSlots.Contains(slot) && _constants.All(c => c.Slot != slot);
-
-    private void ComputeLastUses()
-    {
-        var lastUse = new Dictionary<int, int>();
-        for (int s = 0; s < Steps.Count; s++)
-            foreach (var slot in Steps[s].Inputs.Where(IsOwned))
-                if (slot >= 0) lastUse[slot] = s;
-        // A step's output that nobody reads (e.g. BatchNorm's running-mean outputs) dies right away.
-        for (int s = 0; s < Steps.Count; s++)
-            foreach (var slot in Steps[s].Outputs)
-                if (slot >= 0) lastUse.TryAdd(slot, s);
-        foreach (var output in _outputSlots) lastUse.Remove(output);
-        foreach (var group in lastUse.GroupBy(kv => kv.Value))
-            Steps[group.Key].FreeAfter = group.Select(kv => kv.Key).ToArray();
     }
 }

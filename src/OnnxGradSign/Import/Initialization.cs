@@ -23,9 +23,9 @@ public static class Initialization
     /// <summary>The rules of a style in a line, for `inspect`.</summary>
     public static string Describe(InitStyle style) => style switch
     {
-        InitStyle.Keras => "glorot_uniform kernels (Keras' depthwise fan rule), zero biases, embeddings U(±0.05), norms γ=1 β=0",
+        InitStyle.Keras => "glorot_uniform kernels (Keras' depthwise fan rule), orthogonal recurrent kernels, zero biases (LSTM forget gate 1), embeddings U(±0.05), norms γ=1 β=0",
         InitStyle.Paddle => "Conv weights N(0, √(2/(in·∏k))), Linear, ConvTranspose and embeddings Xavier-uniform, zero biases, norms 1/0",
-        _ => "Conv/Linear weights and biases U(±1/√fan_in), embeddings N(0,1), norms 1/0, PReLU 0.25",
+        _ => "Conv/Linear weights and biases U(±1/√fan_in), recurrent W, R, B U(±1/√hidden), embeddings N(0,1), norms 1/0, PReLU 0.25",
     };
 
     public static void Apply(ImportedModel model, InitStyle style, long seed)
@@ -44,6 +44,7 @@ public static class Initialization
     private static double[] Draw(ParameterInfo info, InitStyle style, long seed, List<ParameterInfo> sameLayer)
     {
         var count = info.Count;
+        if (info.IsRecurrent) return Recurrent(info, style, seed);
         switch (info.Role)
         {
             case ParameterRole.NormScale:
@@ -75,6 +76,46 @@ public static class Initialization
             default:
                 return Uniform(count, WeightBound(info, style), seed, info.Key);
         }
+    }
+
+    /// <summary>
+    /// torch.nn.LSTM/GRU/RNN (and paddle's) draw W, R and both biases from U(±1/√H). Keras draws kernels glorot_uniform (fans: input
+    /// and gates·H), recurrent kernels orthogonal, biases zero but for an LSTM's forget gate (unit_forget_bias), which keras2onnx and
+    /// tf2onnx write into the input half of B.
+    /// </summary>
+    private static double[] Recurrent(ParameterInfo info, InitStyle style, long seed)
+    {
+        if (style != InitStyle.Keras) return Uniform(info.Count, 1 / Math.Sqrt(Math.Max(Ops.RecurrentOps.HiddenSize(info), 1)), seed, info.Key);
+        switch (info.Role)
+        {
+            case ParameterRole.Weight:
+                return Uniform(info.Count, Math.Sqrt(6.0 / Math.Max(info.FanIn + info.FanOut, 1)), seed, info.Key);
+            case ParameterRole.RecurrentWeight:
+                return Orthogonal(info, seed);
+            default:
+                var values = Filled(info.Count, 0);
+                long hidden = Ops.RecurrentOps.HiddenSize(info), perDirection = info.Shape[^1];
+                if (info.Kind == LayerKind.Lstm) // gate blocks i, o, f, c: f is the third
+                    for (long d = 0; d < info.Count / perDirection; d++)
+                        Array.Fill(values, 1.0, (int)(d * perDirection + 2 * hidden), (int)hidden);
+                return values;
+        }
+    }
+
+    /// <summary>
+    /// keras.initializers.Orthogonal on each direction's recurrent kernel [H, gates·H]: the Q of a Gaussian matrix's QR, columns
+    /// signed by R's diagonal. ONNX stores the kernel transposed ([gates·H, H], gate blocks reordered), so Q's columns are orthonormal.
+    /// </summary>
+    private static double[] Orthogonal(ParameterInfo info, long seed)
+    {
+        using var scope = NewDisposeScope();
+        var gaussian = tensor(Normal(info.Count, 1, seed, info.Key), [info.Count / (info.Shape[^2] * info.Shape[^1]), info.Shape[^2], info.Shape[^1]]);
+        var blocks = Enumerable.Range(0, (int)gaussian.shape[0]).Select(d =>
+        {
+            var (q, r) = linalg.qr(gaussian[d]);
+            return q * r.diagonal().sign().unsqueeze(0);
+        });
+        return stack(blocks).contiguous().data<double>().ToArray();
     }
 
     private static double WeightBound(ParameterInfo info, InitStyle style)

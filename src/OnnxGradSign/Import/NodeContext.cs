@@ -20,6 +20,11 @@ public sealed class NodeContext
     /// <summary>The parameters the importer made of declared inputs; kernels read them at run time to report weight-layer calls.</summary>
     internal Dictionary<int, ParameterInfo> Parameters { get; } = new();
 
+    /// <summary>Imports a subgraph whose outer-scope reads are reported, as slots of the enclosing graph, to the callback.</summary>
+    internal Func<GraphProto, Action<int>, GraphProgram>? ImportGraph { get; init; }
+    /// <summary>Slots of the enclosing graph that the node's subgraphs read: the step passes them after the node's own inputs.</summary>
+    internal List<int> CapturedSlots { get; } = new();
+
     internal NodeContext(OnnxModel model, NodeProto node, long opset, Func<string, Tensor?> constant, Func<string, NodeProto?> producer)
     {
         _model = model;
@@ -66,5 +71,42 @@ public sealed class NodeContext
     public Tensor? TensorAttribute(string name) => _attributes.TryGetValue(name, out var a) && a.T is not null ? _model.ReadTensor(a.T) : null;
     public IEnumerable<string> AttributeNames => _attributes.Keys;
 
+    /// <summary>The graph in an attribute (an If branch, a Loop or Scan body), imported as a program the kernel runs.</summary>
+    public SubgraphCall Subgraph(string attribute, int formalInputs)
+    {
+        var graph = _attributes.GetValueOrDefault(attribute)?.G ?? throw Unsupported($"attribute '{attribute}' holds no graph");
+        if (graph.Input.Count != formalInputs)
+            throw Unsupported($"subgraph '{attribute}' takes {graph.Input.Count} input(s); {formalInputs} expected");
+        var captured = new List<int>();
+        var program = ImportGraph!(graph, slot =>
+        {
+            int index = CapturedSlots.IndexOf(slot);
+            if (index < 0) { index = CapturedSlots.Count; CapturedSlots.Add(slot); }
+            captured.Add(Node.Input.Count + index);
+        });
+        return new SubgraphCall(program, graph.Output, captured.ToArray());
+    }
+
     public UnsupportedNodeException Unsupported(string what) => new($"{Node.OpType}-{Opset}: {what}");
+}
+
+/// <summary>A subgraph a kernel runs: its program, its declared outputs, and which of the step's inputs are the values it captured.</summary>
+public sealed record SubgraphCall(GraphProgram Program, IReadOnlyList<ValueInfoProto> Outputs, int[] Captured)
+{
+    public int OutputCount => Outputs.Count;
+
+    /// <summary>
+    /// A scan output of no iterations: empty along the new axis, the rest as the subgraph declares its element (ONNX Runtime
+    /// does the same); an element without a declared shape has nothing to stack on, so [0].
+    /// </summary>
+    public Tensor EmptyStack(int output, Device device)
+    {
+        var type = Outputs[output].Type?.TensorType;
+        var element = type?.Shape?.Dim.Select(d => d.DimValue > 0 ? d.DimValue : 0L) ?? [];
+        var dtype = Onnx.TensorData.TorchType((TensorProto.Types.DataType)(type?.ElemType ?? (int)TensorProto.Types.DataType.Float));
+        return empty([0, .. element], dtype, device);
+    }
+
+    public Tensor[] Run(RunContext run, IEnumerable<Tensor?> formal, Tensor?[] stepInputs) =>
+        run.RunGraph!(Program, [.. formal, .. Captured.Select(i => stepInputs[i])]);
 }

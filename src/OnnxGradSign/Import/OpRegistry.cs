@@ -29,6 +29,8 @@ public sealed class OpRegistry
         Ops.QuantizationOps.Register(registry);
         Ops.ExperimentalOps.Register(registry);
         Ops.DetectionOps.Register(registry);
+        Ops.ControlFlowOps.Register(registry);
+        Ops.RecurrentOps.Register(registry);
         return registry;
     }
 

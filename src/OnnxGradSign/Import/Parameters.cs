@@ -1,10 +1,16 @@
 namespace OnnxGradSign.Import;
 
-/// <summary>The kind of layer a parameter belongs to; GradSign and its peers score the weights of Conv, ConvTranspose and Linear layers.</summary>
-public enum LayerKind { Conv, ConvTranspose, Linear, Normalization, PRelu, Embedding, Other }
+/// <summary>
+/// The kind of layer a parameter belongs to; GradSign and its peers score the weights of Conv, ConvTranspose and Linear layers, and
+/// the input and recurrent matrices of LSTM, GRU and RNN layers (fully-connected weights applied at every time step).
+/// </summary>
+public enum LayerKind { Conv, ConvTranspose, Linear, Normalization, PRelu, Embedding, Other, Lstm, Gru, Rnn }
 
-/// <summary>Learned is a named float initializer outside any weight slot (a position embedding, a class token): trainable, no init rule.</summary>
-public enum ParameterRole { Weight, Bias, NormScale, NormBias, RunningMean, RunningVar, Slope, Learned }
+/// <summary>
+/// Learned is a named float initializer outside any weight slot (a position embedding, a class token): trainable, no init rule.
+/// RecurrentWeight is a recurrent layer's R (hidden to gates), initialized by its own rule (Keras: orthogonal).
+/// </summary>
+public enum ParameterRole { Weight, RecurrentWeight, Bias, NormScale, NormBias, RunningMean, RunningVar, Slope, Learned }
 
 /// <summary>
 /// A tensor that reached a weight slot of some node. FanIn/FanOut follow PyTorch's convention for the tensor's ONNX layout
@@ -15,8 +21,10 @@ public sealed record ParameterInfo(
 {
     public bool Trainable => Role is not (ParameterRole.RunningMean or ParameterRole.RunningVar);
     public long Count => Shape.Aggregate(1L, (a, b) => a * b);
-    /// <summary>Weights of Conv/ConvTranspose/Linear layers: what GradSign scores by default.</summary>
-    public bool IsLayerWeight => Role == ParameterRole.Weight && Kind is LayerKind.Conv or LayerKind.ConvTranspose or LayerKind.Linear;
+    /// <summary>Weights of Conv/ConvTranspose/Linear layers and recurrent layers' W and R: what GradSign scores by default.</summary>
+    public bool IsLayerWeight => (Role == ParameterRole.Weight && Kind is LayerKind.Conv or LayerKind.ConvTranspose or LayerKind.Linear)
+        || (Role is ParameterRole.Weight or ParameterRole.RecurrentWeight && IsRecurrent);
+    public bool IsRecurrent => Kind is LayerKind.Lstm or LayerKind.Gru or LayerKind.Rnn;
 }
 
 /// <summary>What a converter says about one of its node's inputs when that input is a weight.</summary>

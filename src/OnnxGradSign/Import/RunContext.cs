@@ -32,4 +32,6 @@ public sealed class RunContext
     public Action<WeightLayerCall>? OnWeightLayer { get; set; }
     /// <summary>Called after every node with its inputs and outputs (NASWOT reads the inputs of each Relu).</summary>
     public Action<Onnx.Proto.NodeProto, Tensor?[], Tensor[]>? OnNode { get; set; }
+    /// <summary>Runs a subgraph of the model (If, Loop, Scan kernels) with the same settings and observers; set by the model.</summary>
+    internal Func<GraphProgram, Tensor?[], Tensor[]>? RunGraph { get; set; }
 }

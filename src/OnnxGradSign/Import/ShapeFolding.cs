@@ -61,6 +61,8 @@ public static class ShapeFolding
     /// <summary>Slots that Shape/Size produce, or that are computed from such slots and constants alone.</summary>
     private static Dictionary<int, string> ShapeDerivedSlots(ImportedModel model)
     {
+        // Sibling If branches imported in place may reuse a name; such a name cannot say which value it is, so it is not folded.
+        var reused = model.Steps.SelectMany(s => s.Node.Output).Where(o => o.Length > 0).GroupBy(o => o).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet();
         var derived = new Dictionary<int, string>();
         foreach (var step in model.Steps)
         {
@@ -69,7 +71,7 @@ public static class ShapeFolding
                 for (int o = 0; o < step.Outputs.Length; o++)
                     if (step.Outputs[o] >= 0) derived[step.Outputs[o]] = step.Node.Output[o];
         }
-        return derived;
+        return derived.Where(d => !reused.Contains(d.Value)).ToDictionary();
     }
 
     /// <summary>v(B) = offset + slope·B through the probes, when it holds exactly at every probe.</summary>

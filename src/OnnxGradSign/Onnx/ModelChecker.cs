@@ -33,7 +33,28 @@ public static class ModelChecker
         if (proto.Graph.Node.Count == 0)
             throw new OnnxModelException(path, "the graph has no nodes");
         long opset = proto.OpsetImport.Where(o => OnnxModel.NormalizeDomain(o.Domain) == "").Select(o => o.Version).DefaultIfEmpty(0).Max();
-        foreach (var node in proto.Graph.Node) CheckNode(path, node, initializers, opset);
+        CheckNodes(path, proto.Graph, initializers, opset, 0);
+    }
+
+    /// <summary>Far beyond any exporter's nesting of If/Loop/Scan bodies; deeper is a hostile file, refused before anything recurses.</summary>
+    public const int MaxSubgraphDepth = 16;
+
+    private static void CheckNodes(string path, GraphProto graph, IReadOnlyDictionary<string, TensorProto> initializers, long opset, int depth)
+    {
+        foreach (var node in graph.Node)
+        {
+            CheckNode(path, node, initializers, opset);
+            foreach (var (attribute, subgraph) in Subgraphs.Of(node))
+            {
+                if (depth + 1 > MaxSubgraphDepth)
+                    throw new OnnxModelException(path, $"subgraph '{attribute}' nests deeper than {MaxSubgraphDepth} graphs", OnnxModel.Describe(node));
+                if (subgraph.Output.Count == 0)
+                    throw new OnnxModelException(path, $"subgraph '{attribute}' declares no outputs", OnnxModel.Describe(node));
+                var own = new Dictionary<string, TensorProto>(initializers);
+                foreach (var init in subgraph.Initializer) own[init.Name] = init;
+                CheckNodes(path, subgraph, own, opset, depth + 1);
+            }
+        }
     }
 
     private static void CheckNode(string path, NodeProto node, IReadOnlyDictionary<string, TensorProto> initializers, long opset)

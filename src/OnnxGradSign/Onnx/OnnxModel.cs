@@ -43,7 +43,32 @@ public sealed class OnnxModel
             throw new OnnxModelException(path, "the graph declares no outputs (not an ONNX model, or truncated)");
         var nodes = proto.Functions.Count == 0 ? proto.Graph.Node.ToList() : FunctionInliner.Expand(path, proto, opsets);
         Opsets = opsets;
-        Nodes = SortTopologically(path, proto.Graph, nodes, Inputs, Initializers);
+        Nodes = SortTopologically(path, proto.Graph, nodes, Inputs.Select(i => i.Name).Concat(Initializers.Keys).ToHashSet());
+        SortSubgraphs(Nodes, Inputs.Select(i => i.Name).Concat(Initializers.Keys).Concat(Nodes.SelectMany(n => n.Output)).ToHashSet());
+    }
+
+    private readonly Dictionary<GraphProto, IReadOnlyList<NodeProto>> _subgraphNodes = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>A subgraph's nodes (an If branch, a Loop or Scan body) in topological order, checked at load like the main graph's.</summary>
+    public IReadOnlyList<NodeProto> NodesOf(GraphProto subgraph) => _subgraphNodes[subgraph];
+
+    /// <summary>
+    /// Orders every subgraph of these nodes, where names of the enclosing graphs (<paramref name="visible"/>) count as available;
+    /// a subgraph that redefines one of them breaks ONNX's single assignment across scopes and is refused.
+    /// </summary>
+    private void SortSubgraphs(IEnumerable<NodeProto> nodes, HashSet<string> visible)
+    {
+        foreach (var node in nodes)
+            foreach (var (attribute, graph) in Subgraphs.Of(node))
+            {
+                var own = Subgraphs.Defined(graph);
+                if (own.FirstOrDefault(visible.Contains) is { } shadowed)
+                    throw new OnnxModelException(Path, $"subgraph '{attribute}' redefines '{shadowed}', a value of an enclosing graph", Describe(node));
+                var sorted = SortTopologically(Path, graph, graph.Node.ToList(),
+                    graph.Input.Select(i => i.Name).Concat(graph.Initializer.Select(i => i.Name)).Concat(visible).ToHashSet(), $"subgraph '{attribute}' of '{Describe(node)}'");
+                _subgraphNodes[graph] = sorted;
+                SortSubgraphs(sorted, visible.Concat(own).ToHashSet());
+            }
     }
 
     public static OnnxModel Load(string path)
@@ -143,31 +168,33 @@ public sealed class OnnxModel
         return initializers;
     }
 
-    private static List<NodeProto> SortTopologically(string path, GraphProto graph, List<NodeProto> nodes, IReadOnlyList<ValueInfoProto> inputs,
-        IReadOnlyDictionary<string, TensorProto> initializers)
+    /// <param name="available">Names defined before any node runs: graph inputs, initializers, and for a subgraph the enclosing graphs' values.</param>
+    /// <param name="scope">How errors name a subgraph; null for the main graph.</param>
+    private static List<NodeProto> SortTopologically(string path, GraphProto graph, List<NodeProto> nodes, HashSet<string> available, string? scope = null)
     {
+        string In(string message) => scope is null ? message : $"{scope}: {message}";
         var producer = new Dictionary<string, int>();
         for (int n = 0; n < nodes.Count; n++)
             foreach (var output in nodes[n].Output.Where(o => o.Length > 0))
-                if (!producer.TryAdd(output, n) || initializers.ContainsKey(output) || inputs.Any(i => i.Name == output))
-                    throw new OnnxModelException(path, $"value '{output}' has more than one producer", Describe(nodes[n]));
+                if (!producer.TryAdd(output, n) || available.Contains(output))
+                    throw new OnnxModelException(path, In($"value '{output}' has more than one producer"), Describe(nodes[n]));
 
-        var available = new HashSet<string>(initializers.Keys.Concat(inputs.Select(i => i.Name)));
         var pending = new int[nodes.Count];
         var consumers = new List<int>[nodes.Count];
         for (int n = 0; n < nodes.Count; n++)
         {
             consumers[n] = new List<int>();
-            foreach (var input in nodes[n].Input.Where(i => i.Length > 0).Distinct())
+            // A node waits for the values its subgraphs read from this graph, too.
+            foreach (var input in Subgraphs.Reads(nodes[n]).Distinct())
             {
                 if (producer.TryGetValue(input, out var p)) pending[n]++;
                 else if (!available.Contains(input))
                     throw new OnnxModelException(path,
-                        $"input '{input}' is not produced by any node, initializer or graph input (missing initializer?)", Describe(nodes[n]));
+                        In($"input '{input}' is not produced by any node, initializer or graph input (missing initializer?)"), Describe(nodes[n]));
             }
         }
         for (int n = 0; n < nodes.Count; n++)
-            foreach (var input in nodes[n].Input.Where(i => i.Length > 0).Distinct())
+            foreach (var input in Subgraphs.Reads(nodes[n]).Distinct())
                 if (producer.TryGetValue(input, out var p)) consumers[p].Add(n);
 
         // Kahn's algorithm; a min-heap on file position keeps the file's order wherever it is already valid.
@@ -184,12 +211,12 @@ public sealed class OnnxModel
         if (order.Count < nodes.Count)
         {
             var stuck = Enumerable.Range(0, pending.Length).Where(n => pending[n] > 0).Select(n => Describe(nodes[n])).Take(10);
-            throw new OnnxModelException(path, $"the graph has a cycle through nodes {string.Join(", ", stuck.Select(s => $"'{s}'"))}");
+            throw new OnnxModelException(path, In($"the graph has a cycle through nodes {string.Join(", ", stuck.Select(s => $"'{s}'"))}"));
         }
 
         foreach (var output in graph.Output)
             if (!producer.ContainsKey(output.Name) && !available.Contains(output.Name))
-                throw new OnnxModelException(path, $"graph output '{output.Name}' is not produced by any node");
+                throw new OnnxModelException(path, In($"graph output '{output.Name}' is not produced by any node"));
         return order;
     }
 }

@@ -51,7 +51,7 @@ internal static class ModelScorer
             foreach (var seed in settings.Seeds)
             {
                 using var scope = NewDisposeScope();
-                var options = new ImportOptions(settings.Init, seed, Dequantize: true);
+                var options = new ImportOptions(settings.Init, seed, Dequantize: true) { InputValues = SideInput.FixedValues(sideInputs) };
                 using var imported = Import(model, options, device, settings.Float64);
                 parameters = imported.ParameterInfos.Where(p => p.Trainable).Sum(p => p.Count);
                 imported.SideInputs = SideInputs.Feed(sideInputs, device, settings.Float64);
@@ -214,6 +214,8 @@ internal static class ModelScorer
         long nonFinite = sums.Parameters.Sum(a => a.NonFinite);
         if (nonFinite > 0)
             warnings.Add($"{nonFinite} weights have a NaN or infinite gradient for some sample (in {string.Join(", ", sums.Parameters.Where(a => a.NonFinite > 0).Select(a => a.Parameter.Name).Take(5))}); nansum skips their weights");
+        if (sums.Engine == EngineKind.Loop && sums.Parameters.FirstOrDefault(a => a.Parameter.IsRecurrent) is { } recurrent)
+            warnings.Add(PerSampleGradients.RecurrentNeedsLoop(recurrent.Parameter));
         if (sums.OutputIgnoresInput)
             warnings.Add("the loss does not depend on the input (every input gradient is zero): the network ignores its input");
         var dead = sums.Parameters.Where(a => a.Zeros == a.Parameter.Count * a.Samples && a.Samples > 0).Select(a => a.Parameter.Name).ToList();

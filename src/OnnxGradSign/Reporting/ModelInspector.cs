@@ -45,7 +45,7 @@ public static class ModelInspector
         try
         {
             var scored = Dequantization.FloatNetwork(model); // the graph as score imports it
-            using var imported = OnnxImporter.Import(scored, new ImportOptions(WeightInit.Keep));
+            using var imported = OnnxImporter.Import(scored, new ImportOptions(WeightInit.Keep) { InputValues = FixedSideInputs(model) });
             var trainable = imported.ParameterInfos.Where(p => p.Trainable).ToList();
             parameters = trainable.GroupBy(p => p.Kind).Select(g => new LayerKindCount(g.Key.ToString(), g.Count(), g.Sum(p => p.Count))).ToList();
             int fromNodes = trainable.Count(p => !scored.Initializers.ContainsKey(p.Name));
@@ -71,6 +71,19 @@ public static class ModelInspector
         return new InspectionReport(path, model.ProducerName, model.ProducerVersion, model.Proto.IrVersion, model.Exporter.Describe(),
             style.ToString(), model.Opsets, model.Inputs.Select(Summarize).ToList(), model.Outputs.Select(Summarize).ToList(), ops,
             parameters, parameters?.Sum(p => p.Parameters), rules, unsupported, warnings, error);
+    }
+
+    /// <summary>The side inputs scoring feeds one value on every pass (a sample rate), which it folds at import too.</summary>
+    private static Dictionary<string, double>? FixedSideInputs(OnnxModel model)
+    {
+        try
+        {
+            return SideInput.FixedValues(SideInputs.For(model, null, null));
+        }
+        catch (ArgumentException)
+        {
+            return null; // reported with the side-input rules
+        }
     }
 
     /// <summary>How scoring feeds an input: image layout, token ids, or as given.</summary>

@@ -5,7 +5,8 @@ using static TorchSharp.torch;
 namespace OnnxGradSign.Verification;
 
 /// <summary>How to size graph inputs whose dims are symbolic: the batch axis, and explicit shapes per input name.</summary>
-public sealed record InputSpec(long BatchSize = 2, IReadOnlyDictionary<string, long[]>? Shapes = null)
+/// <param name="Values">Inputs fed one value everywhere (a sample rate) instead of random values; the importer folds them too.</param>
+public sealed record InputSpec(long BatchSize = 2, IReadOnlyDictionary<string, long[]>? Shapes = null, IReadOnlyDictionary<string, double>? Values = null)
 {
     /// <summary>The concrete shape of an input: an explicit shape wins; a symbolic first axis is the batch; other symbolic axes are an error.</summary>
     public long[] ShapeOf(OnnxModel model, ValueInfoProto input)
@@ -31,6 +32,7 @@ public static class SampleInputs
             var shape = spec.ShapeOf(model, input);
             var elementType = (TensorProto.Types.DataType)(input.Type?.TensorType?.ElemType ?? (int)TensorProto.Types.DataType.Float);
             var type = TensorData.TorchType(elementType);
+            if (spec.Values?.TryGetValue(input.Name, out var value) == true) return full(shape, value, type);
             // Integer inputs are usually indices (token ids): below the smallest table they index, else 0 or 1.
             return type switch
             {

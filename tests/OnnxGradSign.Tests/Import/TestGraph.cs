@@ -45,10 +45,15 @@ public sealed class TestGraph
         return this;
     }
 
-    /// <summary>A graph output; its element type is needed by ONNX Runtime, its shape is left to inference.</summary>
-    public TestGraph Output(string name, DataType type = DataType.Float)
+    /// <summary>A graph output; its element type is needed by ONNX Runtime, its shape is left to inference unless given.</summary>
+    public TestGraph Output(string name, DataType type = DataType.Float, long[]? shape = null)
     {
         var tensorType = new TypeProto.Types.Tensor { ElemType = (int)type };
+        if (shape is not null)
+        {
+            tensorType.Shape = new TensorShapeProto();
+            foreach (var d in shape) tensorType.Shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
+        }
         Graph.Output.Add(new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = tensorType } });
         return this;
     }
@@ -69,7 +74,7 @@ public sealed class TestGraph
     public TestGraph Node(string op, string input, string output, params (string Name, object Value)[] attributes) =>
         Node(op, [input], [output], attributes);
 
-    /// <summary>A node; attribute values map to ONNX types by their C# type (long/int, long[], float/double, float[], string, Tensor).</summary>
+    /// <summary>A node; attribute values map to ONNX types by their C# type (long/int, long[], float/double, float[], string, Tensor, TestGraph).</summary>
     public TestGraph Node(string op, string[] inputs, string[] outputs, params (string Name, object Value)[] attributes)
     {
         var node = new NodeProto { OpType = op, Name = $"{op}_{Graph.Node.Count}" };
@@ -112,6 +117,10 @@ public sealed class TestGraph
             case Tensor t:
                 a.Type = AttributeProto.Types.AttributeType.Tensor;
                 a.T = TensorData.FromTensor(t, name);
+                break;
+            case TestGraph subgraph: // an If branch, a Loop or Scan body: its graph (its own opset import is not part of it)
+                a.Type = AttributeProto.Types.AttributeType.Graph;
+                a.G = subgraph.Proto.Graph;
                 break;
             default:
                 throw new ArgumentException($"attribute '{name}': no ONNX type for {value.GetType().Name}");

@@ -46,7 +46,6 @@ public class RealWorldScoreTests
     [RealWorldFact("vad__silero_vad_v5.onnx")]
     public void A_voice_activity_detector_feeds_its_state_and_sample_rate()
     {
-        // Its If node is the operator coverage issue's; what matters here is that every input is fed, none refused.
         var report = OnnxGradSign.Reporting.ModelInspector.Inspect(Path.Combine(TestPaths.RealWorld, "vad__silero_vad_v5.onnx"));
         Assert.Contains(report.Rules, r => r.StartsWith("input 'state': zeros [2,n,128]"));
         Assert.Contains(report.Rules, r => r.StartsWith("input 'sr': 16000"));
@@ -60,5 +59,36 @@ public class RealWorldScoreTests
         Assert.True(record.Score("gradsign") is > 0 and var g && double.IsFinite(g), record.Error);
         Assert.Equal(25L * 20 + 20 * 15 + 15 * 10, record.Params); // the three float layers the integer ones stand for
         Assert.Contains(OnnxGradSign.Reporting.ModelInspector.Inspect(path).Rules, r => r.StartsWith("quantized: scored as its dequantized float network"));
+    }
+
+    /// <summary>
+    /// The If on the sample rate folds at import to that rate's branch: its layers alone are scored (where LSTM is not converted,
+    /// what is refused is an LSTM of that branch alone, never an If).
+    /// </summary>
+    [RealWorldFact("vad__silero_vad_v5.onnx")]
+    public void A_voice_activity_detectors_sample_rate_switch_keeps_one_branch()
+    {
+        var path = Path.Combine(TestPaths.RealWorld, "vad__silero_vad_v5.onnx");
+        // Silero takes chunks of 512 samples at 16 kHz, 256 at 8 kHz.
+        foreach (var (rate, chunk, taken, other) in new[] { (16000, 512L, "If_0_then_branch", "If_0_else_branch"), (8000, 256L, "If_0_else_branch", "If_0_then_branch") })
+        {
+            var record = new Scorer(Settings with
+            {
+                PerLayer = true,
+                InputShape = new Dictionary<string, long[]> { ["input"] = [-1, chunk] },
+                InputValue = new Dictionary<string, double> { ["sr"] = rate },
+            }).Score(path, null);
+            if (record.Status == ScoreRecord.Ok)
+            {
+                Assert.True(record.Score("gradsign") > 0);
+                Assert.All(record.Layers!, l => Assert.StartsWith(taken, l.Parameter));
+                continue;
+            }
+            Assert.Contains("unsupported node(s)", record.Error);
+            Assert.Contains($"'{taken}", record.Error);
+            Assert.DoesNotContain($"'{other}", record.Error);
+            Assert.DoesNotContain("(If,", record.Error);
+            Assert.Matches(@"^[^;]*LSTM[^;]*(; [^;]*LSTM[^;]*)*$", record.Error![record.Error.IndexOf("'", StringComparison.Ordinal)..]);
+        }
     }
 }
