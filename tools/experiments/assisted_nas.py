@@ -19,7 +19,8 @@ REINFORCE policy, an exhausted table) keeps its last value. The 95% CI is mean �
 
 NAS-Bench-201 mode (--truth ../shared/nb201/nb201_acc_even.csv, recognised by its arch_str column; --scores
 tools/experiments/results/nb201_scores.csv, the scores tools/experiments/nb201.py appends): the accuracy searched for and
-reported is cifar10valid_test, the column nb201.py evaluates the proxies against, in %. The space is restricted to the
+reported is cifar10valid_test, the column nb201.py evaluates the proxies against, as a fraction like the toy tables
+(REINFORCE's learning rate assumes rewards of that scale; in % its policy collapses after a few cells). The space is restricted to the
 cells scored at initialization seed --score-seed (default 0), optionally to the first --cells of them in the file's order
 (the file only grows by appending, so a count names the same cells later); the output states the size and the seed. The
 table has no training times: a trained cell costs 1.
@@ -101,7 +102,7 @@ def nb201_number(text):
 
 def load_nb201(truth_csv, scores_csv, proxies, seed=0, cells=None):
     """The real NAS-Bench-201 table restricted to the cells nb201.py scored at initialization `seed` (the first `cells`
-    of them in file order, if given): (TabularObjective of cifar10valid_test in %, {proxy: TabularScores})."""
+    of them in file order, if given): (TabularObjective of cifar10valid_test as a fraction, {proxy: TabularScores})."""
     with open(truth_csv, newline="") as f:
         truth = {int(row["index"]): row for row in csv.DictReader(f)}
     scored = {}
@@ -118,7 +119,7 @@ def load_nb201(truth_csv, scores_csv, proxies, seed=0, cells=None):
     if not scored or (cells is not None and len(scored) < cells):
         raise ValueError(f"{scores_csv}: {len(scored)} cells scored at seed {seed}, {cells or 'some'} wanted")
     archs = {index: parse_genotype(row["arch_str"]) for index, row in scored.items()}
-    objective = nas.TabularObjective({archs[i]: (float(truth[i][NB201_ACCURACY]), 1.0) for i in scored})
+    objective = nas.TabularObjective({archs[i]: (float(truth[i][NB201_ACCURACY]) / 100, 1.0) for i in scored})
     scores = {proxy: nas.TabularScores({archs[i]: nb201_number(row[proxy]) for i, row in scored.items()})
               for proxy in proxies}
     return objective, scores
@@ -167,23 +168,21 @@ def main():
     if is_nb201_truth(args.truth):
         objective, assists = load_nb201(args.truth, args.scores, proxies, args.score_seed, args.cells)
         space = (f"search space: the {len(objective.table)} NAS-Bench-201 cells scored at seed {args.score_seed} "
-                 f"({args.scores.name}), accuracy {NB201_ACCURACY} (%)")
-        digits = 2  # accuracies in %
+                 f"({args.scores.name}), accuracy {NB201_ACCURACY}")
     else:
         objective = nas.TabularObjective.from_csv(args.truth)
         assists = {proxy: load_scores(args.scores, args.truth, proxy) for proxy in proxies}
         space = f"search space: the {len(objective.table)} archs of {args.truth}"
-        digits = 4  # accuracies as fractions
     small = len(objective.table) < SMALL_TABLE
     accs = [v[0] for v in objective.table.values()]
-    notes = [space, f"accuracy max {max(accs):.{digits}f} mean {statistics.mean(accs):.{digits}f} "
-                    f"min {min(accs):.{digits}f}; {'small-table' if small else 'default'} settings; {args.seeds} seeds"]
+    notes = [space, f"accuracy max {max(accs):.4f} mean {statistics.mean(accs):.4f} "
+                    f"min {min(accs):.4f}; {'small-table' if small else 'default'} settings; {args.seeds} seeds"]
     for proxy, scores in assists.items():
         common = [a for a in objective.table if a in scores.table]
         rho = spearman([scores.table[a] for a in common], [objective.table[a][0] for a in common])
         best = objective.table[max(common, key=scores.table.get)][0]
         notes.append(f"{proxy}: {len(common)} archs scored, Spearman with accuracy {rho:+.3f}, "
-                     f"its top-1 reaches {best:.{digits}f}")
+                     f"its top-1 reaches {best:.4f}")
     print("\n".join(notes))
 
     tq = t975(args.seeds - 1)
@@ -201,12 +200,12 @@ def main():
             scored = statistics.mean(r.score_calls for r in runs)
             curve = [summary([c[b] for c in per_budget], tq) for b in range(args.budget)]
             for b, (mean, ci) in enumerate(curve):
-                rows.append({"algorithm": name, "variant": variant, "budget": b + 1, "mean": f"{mean:.{digits + 1}f}",
-                             "ci95": f"{ci:.{digits + 1}f}", "n": len(per_budget), "mean_scored": f"{scored:.1f}"})
+                rows.append({"algorithm": name, "variant": variant, "budget": b + 1, "mean": f"{mean:.5f}",
+                             "ci95": f"{ci:.5f}", "n": len(per_budget), "mean_scored": f"{scored:.1f}"})
             curves[(name, variant)] = curve
             finals[(name, variant)] = per_budget
             print(f"{name:9s} {variant:18s} " + "  ".join(
-                f"b={b}: {curve[b - 1][0]:.{digits}f}±{curve[b - 1][1]:.{digits}f}" for b in report)
+                f"b={b}: {curve[b - 1][0]:.4f}±{curve[b - 1][1]:.4f}" for b in report)
                 + f"  (archs scored/run {scored:.1f})", flush=True)
 
     with open(args.out / f"{args.name}.csv", "w", newline="") as f:
@@ -219,11 +218,11 @@ def main():
         for b in report:
             vanilla = [c[b - 1] for c in finals[(name, "vanilla")]]
             mean, ci = curves[(name, "vanilla")][b - 1]
-            cells = [f"{mean:.{digits}f} ± {ci:.{digits}f}"]
+            cells = [f"{mean:.4f} ± {ci:.4f}"]
             for variant in variants[1:]:
                 mean, ci = curves[(name, variant)][b - 1]
                 diff, half = welch(vanilla, [c[b - 1] for c in finals[(name, variant)]])
-                cells += [f"{mean:.{digits}f} ± {ci:.{digits}f}", f"{diff:+.{digits}f} ± {half:.{digits}f}"]
+                cells += [f"{mean:.4f} ± {ci:.4f}", f"{diff:+.4f} ± {half:.4f}"]
             lines.append(f"| {name} | {b} | " + " | ".join(cells) + " |")
     (args.out / f"{args.name}.md").write_text("".join(f"{note}  \n" for note in notes) + "\n" + "\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -62,7 +62,7 @@ def test_the_space_is_the_cells_scored_at_the_seed_with_the_cifar10valid_test_ac
     truth, scores = tables
     objective, assists = assisted_nas.load_nb201(truth, scores, ["gradsign", "naswot"], seed=0)
     assert set(objective.space.members) == {arch(i) for i in (0, 2, 4, 6)}
-    assert objective(arch(4)) == (84.0, 1.0) and objective.optimum == 86.0
+    assert objective(arch(4)) == (0.84, 1.0) and objective.optimum == 0.86
     assert assists["gradsign"]([arch(0), arch(4), arch(8)]) == [5.0, 6.0, -math.inf]
     assert math.isnan(assists["naswot"].table[arch(0)])  # an empty score stays missing (the search reads it as -inf)
 
@@ -94,7 +94,7 @@ def test_the_experiment_states_its_restricted_space(tables, tmp_path):
                     "--name", "nb201", "--out", str(out)], check=True, capture_output=True)
     text = (out / "nb201.md").read_text()
     assert "the 4 NAS-Bench-201 cells scored at seed 0" in text and "cifar10valid_test" in text
-    assert "| random | 4 | 86.00 ± 0.00 |" in text  # all four cells trained: the best is always found
+    assert "| random | 4 | 0.8600 ± 0.0000 |" in text  # all four cells trained: the best is always found
 
 
 def test_the_accuracy_is_the_one_nb201_evaluates_against():
@@ -107,4 +107,4 @@ def test_the_accuracy_is_the_one_nb201_evaluates_against():
 def test_the_committed_scores_join_the_shared_table():
     objective, _ = assisted_nas.load_nb201(Path(assisted_nas.REPO).parent / "shared" / "nb201" / "nb201_acc_even.csv",
                                            EXPERIMENTS / "results" / "nb201_scores.csv", ["gradsign"], cells=800)
-    assert len(objective.table) == 800 and 85 < objective.optimum < 95
+    assert len(objective.table) == 800 and 0.85 < objective.optimum < 0.95
