@@ -27,7 +27,7 @@ def exported(tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in MODELS.glob("*.onnx")) + ["manifest.json"]
-                         + ["text/text_classifier.onnx", "text/manifest.json"])
+                         + ["text/text_classifier.onnx", "text/text_lstm.onnx", "text/manifest.json"])
 def test_export_regenerates_the_committed_models_byte_for_byte(exported, name):
     assert (exported / name).read_bytes() == (MODELS / name).read_bytes()
 

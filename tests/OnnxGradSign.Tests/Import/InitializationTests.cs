@@ -41,6 +41,34 @@ public class InitializationTests
         Assert.NotEqual(fresh[conv], kept[conv]);
     }
 
+    private static ImportedModel BidirectionalLstm(string producer) => new TestGraph(14, producer).Input("x", 5, 2, 6)
+        .RandomInitializer("w", 2, 32, 6).RandomInitializer("r", 2, 32, 8).RandomInitializer("b", 2, 64)
+        .Node("LSTM", ["x", "w", "r", "b"], ["y"], ("hidden_size", 8L), ("direction", "bidirectional"))
+        .Output("y")
+        .Import(WeightInit.Fresh);
+
+    [Fact]
+    public void PyTorch_style_draws_recurrent_weights_and_biases_within_one_over_root_hidden()
+    {
+        using var model = BidirectionalLstm("pytorch");
+        double bound = 1 / Math.Sqrt(8);
+        Assert.All(model.ParameterInfos, p => Assert.InRange(model.TensorOf(p).abs().max().item<float>(), 0.9 * bound, bound * (1 + 1e-6)));
+    }
+
+    [Fact]
+    public void Keras_style_draws_glorot_kernels_orthogonal_recurrent_kernels_and_a_forget_bias_of_one()
+    {
+        using var model = BidirectionalLstm("keras2onnx");
+        Tensor Of(string name) => model.TensorOf(model.ParameterInfos.Single(p => p.Name == name)).detach();
+        double glorot = Math.Sqrt(6.0 / (6 + 32));
+        Assert.InRange(Of("w").abs().max().item<float>(), 0.9 * glorot, glorot * (1 + 1e-6));
+        for (int d = 0; d < 2; d++) // ONNX's R[d] is Keras' recurrent kernel transposed: orthonormal columns
+            Assert.True(Of("r")[d].t().matmul(Of("r")[d]).allclose(eye(8), atol: 1e-5), $"direction {d}");
+        var forget = zeros(2, 64);
+        forget.narrow(1, 16, 8).fill_(1); // blocks i, o, f, c of the input half
+        Assert.True(Of("b").eq(forget).all().item<bool>());
+    }
+
     [Fact]
     public void PyTorch_style_follows_the_default_layer_initializers()
     {

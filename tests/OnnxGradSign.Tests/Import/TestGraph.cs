@@ -74,7 +74,7 @@ public sealed class TestGraph
     public TestGraph Node(string op, string input, string output, params (string Name, object Value)[] attributes) =>
         Node(op, [input], [output], attributes);
 
-    /// <summary>A node; attribute values map to ONNX types by their C# type (long/int, long[], float/double, float[], string, Tensor, TestGraph).</summary>
+    /// <summary>A node; attribute values map to ONNX types by their C# type (long/int, long[], float/double, float[], string, string[], Tensor, TestGraph).</summary>
     public TestGraph Node(string op, string[] inputs, string[] outputs, params (string Name, object Value)[] attributes)
     {
         var node = new NodeProto { OpType = op, Name = $"{op}_{Graph.Node.Count}" };
@@ -105,6 +105,10 @@ public sealed class TestGraph
             case string s:
                 a.Type = AttributeProto.Types.AttributeType.String;
                 a.S = ByteString.CopyFromUtf8(s);
+                break;
+            case string[] strings:
+                a.Type = AttributeProto.Types.AttributeType.Strings;
+                a.Strings.AddRange(strings.Select(ByteString.CopyFromUtf8));
                 break;
             case long[] ints:
                 a.Type = AttributeProto.Types.AttributeType.Ints;

@@ -43,6 +43,21 @@ public class RealWorldScoreTests
         Assert.Contains(record.Warnings, w => w.Contains("fixes its batch at 1"));
     }
 
+    [RealWorldFact("seq__keras2onnx_lstm_test_model_1.onnx")]
+    public void A_keras_lstm_matches_onnx_runtime_and_scores_its_recurrent_weights_one_sample_at_a_time()
+    {
+        var path = Path.Combine(TestPaths.RealWorld, "seq__keras2onnx_lstm_test_model_1.onnx");
+        var verified = OnnxGradSign.Verification.ModelVerifier.Verify(path, new OnnxGradSign.Verification.Tolerance(), new OnnxGradSign.Verification.InputSpec(1), seed: 0);
+        Assert.True(verified.Passed, verified.Error);
+        var record = new Scorer(Settings with { PerLayer = true }).Score(path, null);
+        Assert.True(record.Score("gradsign") is > 0 and var g && double.IsFinite(g), record.Error);
+        Assert.Equal("loop", record.EngineUsed);
+        Assert.Contains(record.Warnings, w => w.Contains("LSTM weight") && w.Contains("only the loop engine"));
+        // One time step from a zero state: R never reaches the loss, W does.
+        Assert.Contains(record.Layers!, l => (l.Parameter, l.Kind) == ("lstm_1_W", "Lstm") && l.Score > 0);
+        Assert.Contains(record.Layers!, l => l.Parameter == "lstm_1_R" && l.ZeroFraction == 1);
+    }
+
     [RealWorldFact("vad__silero_vad_v5.onnx")]
     public void A_voice_activity_detector_feeds_its_state_and_sample_rate()
     {

@@ -19,6 +19,16 @@ public class ExampleModelTests
 
     public static IEnumerable<object[]> TrainingExports() => Manifest.Where(m => m.ExportMode == "training").Select(m => new object[] { m.File });
 
+    /// <summary>Whether the vectorized engine serves the model's scored weights (a recurrent layer's are the loop engine's alone).</summary>
+    public static bool Vectorizable(string file)
+    {
+        using var model = OnnxImporter.Import(TestPaths.Model(file), new ImportOptions(WeightInit.Keep));
+        return OnnxGradSign.Gradients.PerSampleGradients.VectorizedUnsupported(
+            OnnxGradSign.Gradients.PerSampleGradients.Scored(model, OnnxGradSign.Gradients.ParameterScope.Weights), new()) is null;
+    }
+
+    public static IEnumerable<object[]> VectorizableFiles() => Files().Where(f => Vectorizable((string)f[0]));
+
     [Theory]
     [MemberData(nameof(Files))]
     public void Verify_matches_onnx_runtime(string file)

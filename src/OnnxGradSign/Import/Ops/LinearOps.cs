@@ -78,6 +78,7 @@ public static class LinearOps
             fits = batchA[^i] == batchB[^i] || batchA[^i] == 1 || batchB[^i] == 1;
         if (!fits)
             throw new ArgumentException($"shapes [{string.Join(",", sa)}] and [{string.Join(",", sb)}] cannot be multiplied");
+        if (a.dtype != b.dtype) throw new ArgumentException($"a {a.dtype} and a {b.dtype} tensor cannot be multiplied");
         return a.matmul(b);
     }
 }

@@ -113,22 +113,24 @@ public static class RecurrentOps
     {
         Expect(inputs[0]!.dim() == 3, $"X must be 3-D, not [{string.Join(",", inputs[0]!.shape)}]");
         var x = s.BatchFirst ? inputs[0]!.transpose(0, 1) : inputs[0]!; // [seq, batch, I]
-        Tensor w = inputs[1]!, r = inputs[2]!;
+        // Everything in X's type: a model run in float64 still builds its zero initial states with float32 ConstantOfShape.
+        Tensor? At(int i) => i < inputs.Length && inputs[i] is { } t ? (t.is_floating_point() ? t.to_type(x.dtype) : t) : null;
+        Tensor w = At(1)!, r = At(2)!;
         long seq = x.shape[0], batch = x.shape[1], gates = Gates(s.Kind), hidden = s.Hidden, dirs = s.Reverse.Length;
         Expect(w.shape.SequenceEqual([dirs, gates * hidden, x.shape[2]]), $"W is [{string.Join(",", w.shape)}], expected [{dirs},{gates * hidden},{x.shape[2]}]");
         Expect(r.shape.SequenceEqual([dirs, gates * hidden, hidden]), $"R is [{string.Join(",", r.shape)}], expected [{dirs},{gates * hidden},{hidden}]");
-        var b = At(inputs, 3);
+        var b = At(3);
         Expect(b is null || b.shape.SequenceEqual([dirs, 2 * gates * hidden]), $"B must be [{dirs},{2 * gates * hidden}]");
-        var lengths = At(inputs, 4)?.to_type(ScalarType.Int64).to(x.device);
+        var lengths = At(4)?.to_type(ScalarType.Int64).to(x.device);
         Expect(lengths is null || lengths.shape.SequenceEqual([batch]), $"sequence_lens must be [{batch}]");
         Tensor? State(int i)
         {
-            var state = At(inputs, i);
+            var state = At(i);
             if (state is not null && s.BatchFirst) state = state.transpose(0, 1);
             Expect(state is null || state.shape.SequenceEqual([dirs, batch, hidden]), $"input {i} (initial state) must be [{dirs},{batch},{hidden}]");
             return state;
         }
-        Tensor? initialH = State(5), initialC = State(6), peepholes = At(inputs, 7);
+        Tensor? initialH = State(5), initialC = State(6), peepholes = At(7);
         Expect(peepholes is null || peepholes.shape.SequenceEqual([dirs, 3 * hidden]), $"P must be [{dirs},{3 * hidden}]");
 
         // Steps at or past a sample's length leave its state alone and output zeros.
@@ -224,8 +226,6 @@ public static class RecurrentOps
         var flipped = lengths.unsqueeze(0) - 1 - steps;
         return where(steps.lt(lengths.unsqueeze(0)), flipped, steps);
     }
-
-    private static Tensor? At(Tensor?[] inputs, int i) => i < inputs.Length ? inputs[i] : null;
 
     private static void Expect(bool condition, string message)
     {
